@@ -1,0 +1,130 @@
+"""Datasets for dicts of numpy arrays (``.npz``) and for torch checkpoints (``.pt``).
+
+Both are versionable, local-or-fsspec, and save atomically through
+:class:`~mmctr.datasets.atomic.AtomicSaveMixin`.
+"""
+
+from __future__ import annotations
+
+import io
+from copy import deepcopy
+from pathlib import PurePosixPath
+from typing import Any
+
+import fsspec
+import numpy as np
+from kedro.io.core import (
+    AbstractVersionedDataset,
+    DatasetError,
+    Version,
+    get_filepath_str,
+    get_protocol_and_path,
+)
+
+from mmctr.datasets.atomic import AtomicSaveMixin
+
+__all__ = ["NpzDataset", "TorchDataset"]
+
+
+class _FileDataset(AbstractVersionedDataset):
+    """Shared fsspec plumbing: subclasses implement ``_read(fh)`` / ``_write(data, fh)``."""
+
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        version: Version | None = None,
+        credentials: dict[str, Any] | None = None,
+        fs_args: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        protocol, path = get_protocol_and_path(filepath, version)
+        self._protocol = protocol
+        self._fs = fsspec.filesystem(
+            protocol, **deepcopy(credentials or {}), **deepcopy(fs_args or {})
+        )
+        self.metadata = metadata
+        super().__init__(
+            filepath=PurePosixPath(path),
+            version=version,
+            exists_function=self._fs.exists,
+            glob_function=self._fs.glob,
+        )
+
+    def load(self) -> Any:
+        load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        with self._fs.open(load_path, mode="rb") as fh:
+            return self._read(fh)
+
+    def save(self, data: Any) -> None:
+        save_path = get_filepath_str(self._get_save_path(), self._protocol)
+        buffer = io.BytesIO()
+        self._write(data, buffer)
+        self._fs.makedirs(str(PurePosixPath(save_path).parent), exist_ok=True)
+        with self._fs.open(save_path, mode="wb") as fh:
+            fh.write(buffer.getbuffer())
+        self._invalidate_cache()
+
+    def _exists(self) -> bool:
+        try:
+            path = get_filepath_str(self._get_load_path(), self._protocol)
+        except DatasetError:
+            return False
+        return self._fs.exists(path)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": self._filepath, "protocol": self._protocol, "version": self._version}
+
+    def _release(self) -> None:
+        super()._release()
+        self._invalidate_cache()
+
+    def _invalidate_cache(self) -> None:
+        self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))
+
+    def _read(self, fh: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _write(self, data: Any, fh: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class _NpzDataset(_FileDataset):
+    def _read(self, fh: Any) -> dict[str, np.ndarray]:
+        with np.load(fh, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+
+    def _write(self, data: dict[str, np.ndarray], fh: Any) -> None:
+        if not isinstance(data, dict):
+            raise DatasetError(f"{type(self).__name__} saves a dict of arrays, got {type(data)}")
+        np.savez(fh, **{key: np.asarray(value) for key, value in data.items()})
+
+
+class _TorchDataset(_FileDataset):
+    def _read(self, fh: Any) -> Any:
+        import torch
+
+        return torch.load(io.BytesIO(fh.read()), map_location="cpu", weights_only=True)
+
+    def _write(self, data: Any, fh: Any) -> None:
+        import torch
+
+        torch.save(data, fh)
+
+
+class NpzDataset(AtomicSaveMixin, _NpzDataset):
+    """A ``dict[str, np.ndarray]`` stored as an uncompressed ``.npz`` file.
+
+    Example catalog entry::
+
+        train_features:
+          type: mmctr.datasets.NpzDataset
+          filepath: data/04_feature/train_features.npz
+    """
+
+
+class TorchDataset(AtomicSaveMixin, _TorchDataset):
+    """Any ``torch.save``-able object of tensors and plain Python values.
+
+    Loaded with ``weights_only=True``, so a checkpoint cannot run code on load.
+    """

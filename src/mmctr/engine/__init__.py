@@ -1,0 +1,1 @@
+"""Training engine: plain PyTorch and numpy, no Kedro (usable from a notebook)."""
