@@ -1,0 +1,260 @@
+"""The training loop: plain functions, seeded, resumable, data-parallel.
+
+``train_model(cfg, model, train, valid, item_sources) -> TrainResult`` reads straight
+down: setup → resume → epochs (batches → loss → step) → validation → early stopping
+→ checkpoint. With ``cfg.world_size > 1`` it spawns that many processes (Gloo on
+CPU, NCCL on CUDA); under ``torchrun`` it joins the process group torchrun set up.
+Only rank 0 evaluates, logs progress and writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from mmctr.engine import distributed as ddp
+from mmctr.engine.batching import BatchAssembler, build_item_table, epoch_batches
+from mmctr.engine.checkpoint import (
+    load_checkpoint,
+    rng_state,
+    run_key,
+    save_checkpoint,
+    set_rng_state,
+)
+from mmctr.engine.metrics import auc, logloss
+
+__all__ = ["TrainConfig", "TrainResult", "predict", "resolve_device", "train_model"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings. Defaults are the seed's (SPEC.md §3)."""
+
+    batch_size: int = 128
+    learning_rate: float = 5e-4  # Adam
+    epochs: int = 100
+    patience: int = 5  # epochs without a better valid AUC before stopping
+    max_grad_norm: float = 10.0
+    embedding_l2: float = 0.0  # DIN baseline: 1e-6 on embedding tables
+    seed: int = 20242025
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    bf16: bool = False  # autocast matmuls to bfloat16 (CPU AMX, CUDA tensor cores)
+    compile: bool = False  # torch.compile the model
+    eval_batch_size: int = 4096
+    max_steps_per_epoch: int | None = None  # a fixed budget (ablation)
+    world_size: int = 1  # data-parallel processes
+    checkpoint_dir: str | None = None  # None: no checkpoints, no resume
+    resume: bool = True  # False forces a fresh start
+    progress: bool = True  # tqdm bar with live loss and samples/s
+    log_every: int = 20  # steps between progress-bar updates (each one syncs the device)
+
+
+@dataclass
+class TrainResult:
+    """What training returns: the best weights and the per-epoch history."""
+
+    state_dict: dict[str, torch.Tensor]
+    history: list[dict[str, float]]
+    best_epoch: int
+    best_auc: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """``auto`` takes CUDA when present (the process's local GPU under DDP)."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", local_rank)
+    return device
+
+
+def _autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
+    if not bf16:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module,
+    assembler: BatchAssembler,
+    batch_size: int = 4096,
+    bf16: bool = False,
+    progress: bool = False,
+) -> np.ndarray:
+    """Click probabilities for every row of ``assembler``, in row order."""
+    was_training = model.training
+    model.eval()
+    outs = []
+    batches = epoch_batches(len(assembler), batch_size, shuffle=False)
+    total = math.ceil(len(assembler) / batch_size)
+    for index in tqdm(batches, total=total, desc="scoring", disable=not progress, leave=False):
+        with _autocast(assembler.device, bf16):
+            logits = model(assembler(index))
+        outs.append(torch.sigmoid(logits.float()))
+    model.train(was_training)
+    if not outs:
+        return np.zeros(0, dtype=np.float32)
+    return torch.cat(outs).cpu().numpy().astype(np.float32)
+
+
+def _data_fingerprint(rows: Mapping[str, np.ndarray]) -> list[Any]:
+    seq = rows["item_seq"]
+    return [list(seq.shape), int(np.asarray(rows["item_id"][:1000], dtype=np.int64).sum()),
+            float(np.asarray(rows.get("label", np.zeros(1)))[:1000].sum())]
+
+
+def _embedding_l2(model: nn.Module) -> torch.Tensor:
+    return sum(m.weight.pow(2).sum() for m in model.modules() if isinstance(m, nn.Embedding))
+
+
+def train_model(
+    cfg: TrainConfig,
+    model: nn.Module,
+    train: Mapping[str, np.ndarray],
+    valid: Mapping[str, np.ndarray],
+    item_sources: Mapping[str, Mapping[str, np.ndarray] | None],
+    run_info: Mapping[str, Any] | None = None,
+) -> TrainResult:
+    """Train ``model`` with early stopping on valid AUC; return the best weights.
+
+    Args:
+        cfg: optimisation settings.
+        model: a model from :func:`mmctr.models.build_model` (its initial weights).
+        train: train split arrays (with ``label``), see :mod:`mmctr.engine.batching`.
+        valid: valid split arrays (with ``label``).
+        item_sources: ``{"item_features": ..., "item_semantics": ...}``.
+        run_info: the model's name/params, hashed into the checkpoint's file name so
+            that only the same run resumes from it.
+
+    Returns:
+        A :class:`TrainResult`; on every rank of a distributed run, with rank 0's result.
+    """
+    if cfg.world_size > 1 and not ddp.in_distributed_env():
+        return ddp.spawn(_train, cfg, model, train, valid, item_sources, run_info)
+    return _train(cfg, model, train, valid, item_sources, run_info)
+
+
+def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
+    cfg: TrainConfig,
+    model: nn.Module,
+    train: Mapping[str, np.ndarray],
+    valid: Mapping[str, np.ndarray],
+    item_sources: Mapping[str, Mapping[str, np.ndarray] | None],
+    run_info: Mapping[str, Any] | None = None,
+) -> TrainResult:
+    # ---- setup -------------------------------------------------------------
+    rank, world_size, local_rank = ddp.init_if_needed(cfg.device)
+    is_main = rank == 0
+    device = resolve_device(cfg.device, local_rank)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed % 2**32)
+    model.to(device)
+    items = build_item_table(item_sources, model.item_features, device)
+    assembler_args = dict(row_features=model.row_features, history_width=model.history_width)
+    train_data = BatchAssembler(train, items, device=device, **assembler_args)
+    valid_data = BatchAssembler(valid, items, device=device, **assembler_args)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+    loss_fn = nn.BCEWithLogitsLoss()
+
+    # ---- resume --------------------------------------------------------------
+    ckpt_path = None
+    if cfg.checkpoint_dir:
+        key = run_key(asdict(cfg) | {"world_size": world_size, "progress": None, "log_every": None,
+                                     "resume": None}, dict(run_info or {}), _data_fingerprint(train))
+        ckpt_path = Path(cfg.checkpoint_dir) / f"run-{key}.pt"
+    start_epoch, history = 0, []
+    best = {"auc": -math.inf, "epoch": -1, "bad_epochs": 0, "state": None}
+    checkpoint = load_checkpoint(ckpt_path) if (ckpt_path and cfg.resume) else None
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        start_epoch, history, best = checkpoint["epoch"] + 1, checkpoint["history"], checkpoint["best"]
+        set_rng_state(checkpoint["rng"])
+    net = ddp.wrap(model, device) if world_size > 1 else model
+    net = torch.compile(net, dynamic=True) if cfg.compile else net
+
+    # ---- epochs --------------------------------------------------------------
+    stop = best["bad_epochs"] >= cfg.patience
+    for epoch in range(start_epoch, cfg.epochs):
+        if stop:
+            break
+        torch.manual_seed(cfg.seed + 7919 * (epoch + 1) + rank)  # dropout: resume-exact
+        net.train()
+        batches = list(epoch_batches(
+            len(train_data), cfg.batch_size, shuffle=True, seed=cfg.seed, epoch=epoch,
+            rank=rank, world_size=world_size, max_batches=cfg.max_steps_per_epoch))
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                   disable=not (cfg.progress and is_main), dynamic_ncols=True)
+        t0, seen = time.perf_counter(), 0
+        loss_sum = torch.zeros((), device=device)
+        for step, index in enumerate(bar, start=1):
+            batch = train_data(index)
+            with _autocast(device, cfg.bf16):
+                logits = net(batch)
+            loss = loss_fn(logits.float(), batch["label"])
+            if cfg.embedding_l2 > 0:
+                loss = loss + cfg.embedding_l2 * _embedding_l2(model)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            optimizer.step()
+            loss_sum += loss.detach()
+            seen += len(index)
+            if step % cfg.log_every == 0 or step == len(batches):
+                rate = seen * world_size / max(time.perf_counter() - t0, 1e-9)
+                bar.set_postfix(loss=f"{loss_sum.item() / step:.4f}", samples_s=f"{rate:,.0f}")
+        train_seconds = time.perf_counter() - t0
+        train_loss = loss_sum.item() / max(len(batches), 1)
+        if world_size > 1:
+            train_loss = ddp.mean_across_ranks(train_loss, device)
+
+        # ---- validation (rank 0), early stopping, checkpoint --------------------
+        if is_main:
+            probs = predict(model, valid_data, cfg.eval_batch_size, cfg.bf16)
+            row = {"epoch": epoch + 1, "train_loss": train_loss,
+                   "valid_auc": auc(valid["label"], probs),
+                   "valid_logloss": logloss(valid["label"], probs),
+                   "epoch_seconds": train_seconds,
+                   "samples_per_s": seen * world_size / max(train_seconds, 1e-9)}
+            history.append(row)
+            logger.info("epoch %d: loss %.4f, valid AUC %.4f, logloss %.4f, %.1fs (%.0f samples/s)",
+                        epoch + 1, train_loss, row["valid_auc"], row["valid_logloss"],
+                        train_seconds, row["samples_per_s"])
+            if row["valid_auc"] > best["auc"] or best["state"] is None:
+                best = {"auc": row["valid_auc"], "epoch": epoch + 1, "bad_epochs": 0,
+                        "state": copy.deepcopy({k: v.cpu() for k, v in model.state_dict().items()})}
+            else:
+                best["bad_epochs"] += 1
+            stop = best["bad_epochs"] >= cfg.patience
+            if ckpt_path is not None:
+                save_checkpoint(ckpt_path, {
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "epoch": epoch, "best": best, "history": history, "rng": rng_state(),
+                    "train_config": asdict(cfg), "run_info": dict(run_info or {})})
+        if world_size > 1:
+            stop = ddp.broadcast_flag(stop, device)
+    if stop and is_main:
+        logger.info("early stopping: best valid AUC %.4f at epoch %d", best["auc"], best["epoch"])
+
+    if is_main and ckpt_path is not None and ckpt_path.exists():
+        ckpt_path.unlink()  # finished: the next identical command trains afresh
+    state = best["state"] if best["state"] is not None else model.state_dict()
+    return TrainResult(state_dict=state, history=history, best_epoch=best["epoch"],
+                       best_auc=best["auc"], extra={"world_size": world_size})

@@ -1,0 +1,111 @@
+"""Training nodes: resolve the parameter preset, build the model, train it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mmctr.config import deep_merge, from_params
+from mmctr.engine.batching import merge_rows
+from mmctr.engine.trainer import TrainConfig, train_model
+from mmctr.models import build_model, count_parameters
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["model_vocab", "resolve_training", "train"]
+
+
+def resolve_training(params: Mapping[str, Any]) -> tuple[str, dict[str, Any], TrainConfig]:
+    """Split ``params:training`` into (model name, model params, TrainConfig).
+
+    ``presets[preset]`` gives the model and the optimisation settings; any key also
+    set at the top level of ``training`` overrides the preset (``model`` key by key),
+    so ``--params training.batch_size=64`` or ``training.model.seed_mask=true`` win.
+
+    Args:
+        params: the ``training`` parameter block.
+
+    Returns:
+        The model's registry name, its parameters, and the training configuration.
+    """
+    params = dict(params)
+    preset = params.pop("preset", "default")
+    presets = params.pop("presets", {})
+    if preset not in presets:
+        raise ValueError(f"params:training: unknown preset '{preset}'; known: {sorted(presets)}")
+    merged = deep_merge(presets[preset], params)
+    model_params = dict(merged.pop("model", {}))
+    name = model_params.pop("name", "transformer_dcn")
+    return name, model_params, from_params(TrainConfig, merged, "params:training")
+
+
+def model_vocab(
+    vocab: Mapping[str, int], item_semantics: Mapping[str, np.ndarray] | None
+) -> dict[str, int]:
+    """The feature vocabulary plus the sizes of the semantic item columns."""
+    out = dict(vocab)
+    if item_semantics is not None:
+        codes = np.asarray(item_semantics["rq_codes"])
+        out["rq_layers"] = int(codes.shape[1])
+        out["rq_codes"] = int(codes.max())
+        out["num_neighbors"] = int(np.asarray(item_semantics["neighbors"]).shape[1])
+    return out
+
+
+def train(
+    train_features: dict[str, np.ndarray],
+    train_similarity: dict[str, np.ndarray],
+    valid_features: dict[str, np.ndarray],
+    valid_similarity: dict[str, np.ndarray],
+    item_features: dict[str, np.ndarray],
+    item_semantics: dict[str, np.ndarray],
+    vocab: dict[str, int],
+    params: dict[str, Any],
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Train the configured model with early stopping on valid AUC.
+
+    Args:
+        train_features: train split arrays (with labels).
+        train_similarity: train target-history similarities.
+        valid_features: valid split arrays (with labels).
+        valid_similarity: valid similarities.
+        item_features: item table (tags, frozen embeddings).
+        item_semantics: RQ codes and nearest neighbours per item.
+        vocab: vocabulary sizes.
+        params: the ``training`` parameter block.
+
+    Returns:
+        The model artifact (best weights + everything needed to rebuild it) and the
+        per-epoch history.
+    """
+    name, model_params, cfg = resolve_training(params)
+    vocab = model_vocab(vocab, item_semantics)
+    torch.manual_seed(cfg.seed)
+    model = build_model(name, model_params, vocab)
+    logger.info("training %s (%s trainable parameters) with %s", name,
+                f"{count_parameters(model):,}", cfg)
+    result = train_model(
+        cfg,
+        model,
+        merge_rows(train_features, train_similarity),
+        merge_rows(valid_features, valid_similarity),
+        {"item_features": item_features, "item_semantics": item_semantics},
+        run_info={"model_name": name, "model_params": model_params, "vocab": vocab},
+    )
+    artifact = {
+        "model_name": name,
+        "model_params": model_params,
+        "vocab": vocab,
+        "state_dict": result.state_dict,
+        "train_config": asdict(cfg),
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "best_metric": {"valid_auc": result.best_auc},
+    }
+    return artifact, pd.DataFrame(result.history)

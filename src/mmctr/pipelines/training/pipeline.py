@@ -1,0 +1,27 @@
+"""Training pipeline wiring."""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import train
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                func=train,
+                inputs=[
+                    "train_features",
+                    "train_similarity",
+                    "valid_features",
+                    "valid_similarity",
+                    "item_features",
+                    "item_semantics",
+                    "vocab",
+                    "params:training",
+                ],
+                outputs=["model", "training_history"],
+                name="train_model_node",
+            ),
+        ]
+    )
