@@ -1,0 +1,84 @@
+import dataclasses
+
+import numpy as np
+import torch
+
+from mmctr.engine.trainer import TrainConfig, predict, train_model
+from mmctr.engine.batching import BatchAssembler, build_item_table
+
+from .conftest import TinyModel
+
+CFG = TrainConfig(batch_size=64, learning_rate=0.02, epochs=4, patience=2, seed=3,
+                  device="cpu", progress=False)
+
+
+def _train(tiny_data, cfg=CFG):
+    torch.manual_seed(cfg.seed)
+    model = TinyModel(tiny_data["num_items"])
+    return model, train_model(cfg, model, tiny_data["train"], tiny_data["valid"], tiny_data["items"])
+
+
+def test_training_learns_and_records_history(tiny_data):
+    _, result = _train(tiny_data)
+    assert len(result.history) == 4
+    assert result.best_auc > 0.7
+    assert {"epoch", "train_loss", "valid_auc", "valid_logloss", "epoch_seconds", "samples_per_s"} <= set(result.history[0])
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+
+
+def test_training_is_deterministic_on_cpu(tiny_data):
+    _, a = _train(tiny_data)
+    _, b = _train(tiny_data)
+    for key in a.state_dict:
+        assert torch.equal(a.state_dict[key], b.state_dict[key])
+    assert [r["valid_auc"] for r in a.history] == [r["valid_auc"] for r in b.history]
+
+
+def test_early_stopping_keeps_the_best_weights(tiny_data):
+    cfg = dataclasses.replace(CFG, learning_rate=0.5, epochs=30, patience=1)
+    model, result = _train(tiny_data, cfg)
+    aucs = [r["valid_auc"] for r in result.history]
+    assert len(aucs) < 30  # stopped early
+    assert result.best_auc == max(aucs) and result.best_epoch == int(np.argmax(aucs)) + 1
+    model.load_state_dict(result.state_dict)
+    items = build_item_table(tiny_data["items"], model.item_features)
+    probs = predict(model, BatchAssembler(tiny_data["valid"], items, history_width=model.history_width))
+    from mmctr.engine.metrics import auc
+    assert np.isclose(auc(tiny_data["valid"]["label"], probs), result.best_auc)
+
+
+def test_bf16_autocast_trains_on_cpu(tiny_data):
+    _, result = _train(tiny_data, dataclasses.replace(CFG, bf16=True, epochs=2))
+    assert all(np.isfinite(r["train_loss"]) for r in result.history)
+
+
+def test_resume_from_checkpoint_matches_uninterrupted_run(tiny_data, tmp_path):
+    cfg = dataclasses.replace(CFG, checkpoint_dir=str(tmp_path), epochs=4, patience=10)
+    _, full = _train(tiny_data, cfg)
+    assert not list(tmp_path.glob("*.pt"))  # removed once finished
+    # interrupted after 2 epochs: same key (epochs is part of the key), so stop by budget
+    # trick: run with a callback-free approach — train 2 epochs' worth, keep its checkpoint
+    import mmctr.engine.trainer as trainer
+
+    calls = {"n": 0}
+    original = trainer.save_checkpoint
+
+    def save_then_die(path, checkpoint):
+        original(path, checkpoint)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("killed")
+
+    trainer.save_checkpoint = save_then_die
+    try:
+        try:
+            _train(tiny_data, cfg)
+        except KeyboardInterrupt:
+            pass
+    finally:
+        trainer.save_checkpoint = original
+    assert len(list(tmp_path.glob("*.pt"))) == 1
+    _, resumed = _train(tiny_data, cfg)
+    assert [r["valid_auc"] for r in resumed.history] == [r["valid_auc"] for r in full.history]
+    for key in full.state_dict:
+        assert torch.equal(full.state_dict[key], resumed.state_dict[key])
