@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
@@ -18,7 +19,7 @@ from mmctr.models import build_model, count_parameters
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["model_vocab", "resolve_training", "train"]
+__all__ = ["fit", "model_vocab", "resolve_training", "train"]
 
 
 def resolve_training(params: Mapping[str, Any]) -> tuple[str, dict[str, Any], TrainConfig]:
@@ -85,27 +86,47 @@ def train(
         per-epoch history.
     """
     name, model_params, cfg = resolve_training(params)
-    vocab = model_vocab(vocab, item_semantics)
-    torch.manual_seed(cfg.seed)
-    model = build_model(name, model_params, vocab)
-    logger.info("training %s (%s trainable parameters) with %s", name,
-                f"{count_parameters(model):,}", cfg)
-    result = train_model(
-        cfg,
-        model,
+    artifact = fit(
+        name, model_params, cfg,
         merge_rows(train_features, train_similarity),
         merge_rows(valid_features, valid_similarity),
         {"item_features": item_features, "item_semantics": item_semantics},
-        run_info={"model_name": name, "model_params": model_params, "vocab": vocab},
+        model_vocab(vocab, item_semantics),
     )
-    artifact = {
+    return artifact, pd.DataFrame(artifact["history"])
+
+
+def fit(
+    name: str,
+    model_params: dict[str, Any],
+    cfg: TrainConfig,
+    train_rows: Mapping[str, np.ndarray],
+    valid_rows: Mapping[str, np.ndarray],
+    item_sources: Mapping[str, Mapping[str, np.ndarray] | None],
+    vocab: dict[str, int],
+) -> dict[str, Any]:
+    """Build ``name`` with ``model_params``, train it, return the model artifact.
+
+    The artifact holds the best weights and everything needed to rebuild the model
+    (``mmctr.models.load_model``): name, parameters, vocabulary, training config,
+    history, best epoch and metric, trainable parameter count and training time.
+    """
+    torch.manual_seed(cfg.seed)
+    model = build_model(name, model_params, vocab)
+    n_params = count_parameters(model)
+    logger.info("training %s (%s trainable parameters) with %s", name, f"{n_params:,}", cfg)
+    start = time.perf_counter()
+    result = train_model(cfg, model, train_rows, valid_rows, item_sources,
+                         run_info={"model_name": name, "model_params": model_params, "vocab": vocab})
+    return {
         "model_name": name,
-        "model_params": model_params,
-        "vocab": vocab,
+        "model_params": dict(model_params),
+        "vocab": dict(vocab),
         "state_dict": result.state_dict,
         "train_config": asdict(cfg),
         "history": result.history,
         "best_epoch": result.best_epoch,
         "best_metric": {"valid_auc": result.best_auc},
+        "trainable_parameters": n_params,
+        "train_seconds": time.perf_counter() - start,
     }
-    return artifact, pd.DataFrame(result.history)

@@ -1,0 +1,5 @@
+"""Ablation study: ``kedro run --pipelines ablation``."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

@@ -1,0 +1,43 @@
+"""Ablation pipeline wiring."""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import ablation_plot, ablation_table_markdown, run_ablation
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                func=run_ablation,
+                inputs=[
+                    "train_features",
+                    "train_similarity",
+                    "valid_features",
+                    "valid_similarity",
+                    "test_features",
+                    "test_similarity",
+                    "item_features",
+                    "item_semantics",
+                    "vocab",
+                    "synthetic_truth",
+                    "params:training",
+                    "params:ablation",
+                ],
+                outputs="ablation_table",
+                name="run_ablation_node",
+            ),
+            Node(
+                func=ablation_table_markdown,
+                inputs="ablation_table",
+                outputs="ablation_table_md",
+                name="ablation_markdown_node",
+            ),
+            Node(
+                func=ablation_plot,
+                inputs="ablation_table",
+                outputs="ablation_plot",
+                name="ablation_plot_node",
+            ),
+        ]
+    )
