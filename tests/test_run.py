@@ -1,25 +1,32 @@
-"""
-This module contains example tests for a Kedro project.
-Tests should be placed in ``src/tests``, in modules that mirror your
-project's structure, and in files named test_*.py.
-"""
+"""End to end: the whole chain in the `test` environment, through a KedroSession."""
+
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
 import pytest
-from pathlib import Path
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
-# The tests below are here for the demonstration purpose
-# and should be replaced with the ones testing the project
-# functionality
+from .conftest import run_kedro
 
-class TestKedroRun:
-    def test_kedro_run_no_pipeline(self):
-    # This example test expects a pipeline run failure, since
-    # the default project template contains no pipelines.
-        bootstrap_project(Path.cwd())
 
-        with pytest.raises(Exception) as excinfo:
-            with KedroSession.create(project_path=Path.cwd()) as session:
-                session.run()
-
-        assert "Pipeline contains no nodes" in str(excinfo.value)
+@pytest.mark.slow
+def test_default_run_trains_evaluates_and_submits(kedro_project):
+    run_kedro(kedro_project)  # default_pipeline: synthetic → … → submission
+    data = kedro_project / "data"
+    test = pd.read_parquet(data / "01_raw/MicroLens_1M_x1/test.parquet")
+    sub = pd.read_csv(data / "07_model_output/prediction.csv")
+    assert list(sub.columns) == ["ID", "Task1"]
+    assert sub["ID"].tolist() == list(range(len(test)))
+    assert sub["Task1"].between(0, 1).all()
+    with zipfile.ZipFile(data / "07_model_output/prediction.zip") as zf:
+        assert zf.namelist() == ["prediction.csv"]
+    (metrics_file,) = (data / "08_reporting/metrics.json").glob("*/metrics.json")
+    metrics = json.loads(metrics_file.read_text())
+    flat = json.dumps(metrics)
+    assert "valid" in flat and "test" in flat
+    valid_auc = metrics["valid"]["auc"]
+    assert valid_auc > 0.6, metrics  # clearly above chance on tiny synthetic data
+    for plot in ("roc", "calibration", "learning_curves", "auc_by_history_length", "history_length"):
+        assert (data / f"08_reporting/{plot}.png").stat().st_size > 1000
+    assert np.isfinite(pd.read_csv(data / "08_reporting/training_history.csv")["valid_auc"]).all()

@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+
+from mmctr.engine.trainer import TrainConfig
+from mmctr.pipelines.training.nodes import model_vocab, resolve_training
+
+PARAMS = {
+    "preset": "default",
+    "presets": {
+        "default": {"model": {"name": "transformer_dcn", "embedding_dim": 8}, "batch_size": 64},
+        "seed": {"model": {"name": "transformer_dcn"}, "batch_size": 128, "learning_rate": 5e-4},
+    },
+    "device": "cpu",
+}
+
+
+def test_preset_supplies_model_and_optimisation_settings():
+    name, model, cfg = resolve_training(PARAMS)
+    assert name == "transformer_dcn" and model == {"embedding_dim": 8}
+    assert cfg.batch_size == 64 and cfg.device == "cpu" and isinstance(cfg, TrainConfig)
+    name, model, cfg = resolve_training({**PARAMS, "preset": "seed"})
+    assert model == {} and cfg.batch_size == 128 and cfg.learning_rate == 5e-4
+
+
+def test_top_level_keys_override_the_preset_key_by_key():
+    _, model, cfg = resolve_training({**PARAMS, "batch_size": 32, "model": {"seed_mask": True}})
+    assert cfg.batch_size == 32
+    assert model == {"embedding_dim": 8, "seed_mask": True}
+
+
+def test_unknown_preset_and_unknown_keys_fail_early():
+    with pytest.raises(ValueError, match="unknown preset 'nope'"):
+        resolve_training({**PARAMS, "preset": "nope"})
+    with pytest.raises(ValueError, match="unknown key.*batchsize"):
+        resolve_training({**PARAMS, "batchsize": 3})
+
+
+def test_model_vocab_adds_semantic_sizes():
+    sem = {"rq_codes": np.array([[0, 0], [3, 7], [16, 2]]), "neighbors": np.zeros((3, 5))}
+    vocab = model_vocab({"item": 3}, sem)
+    assert vocab == {"item": 3, "rq_layers": 2, "rq_codes": 16, "num_neighbors": 5}
