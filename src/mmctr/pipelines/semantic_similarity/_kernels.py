@@ -1,0 +1,243 @@
+"""Chunked array kernels of the ``semantic_similarity`` stage (torch, numpy, scikit-learn).
+
+No Kedro here: each function takes arrays and plain numbers and returns new arrays. Peak
+memory is bounded by the chunk sizes, never by the number of items or rows:
+
+* :func:`topk_cosine`: one ``(chunk, V)`` float32 similarity block at a time;
+* :func:`history_similarity`: gathers of at most ``chunk × max_len`` embedding pairs
+  (only the real history items are gathered, so typical data needs far less).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from tqdm.auto import tqdm
+
+__all__ = ["history_similarity", "l2_normalise", "residual_quantize", "topk_cosine"]
+
+logger = logging.getLogger(__name__)
+
+
+def l2_normalise(emb: np.ndarray) -> np.ndarray:
+    """Return ``emb`` with unit-norm rows; all-zero rows (padding) stay zero.
+
+    Args:
+        emb: float array (V, D).
+
+    Returns:
+        float32 (V, D).
+    """
+    emb = np.asarray(emb, dtype=np.float32)
+    norms = np.linalg.norm(emb.astype(np.float64), axis=1, keepdims=True)
+    return (emb / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def topk_cosine(
+    emb: np.ndarray, k: int, chunk: int, device: torch.device
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` most cosine-similar items of every item, by exact float32 search.
+
+    Args:
+        emb: L2-normalised float32 (V, D); row 0 is padding.
+        k: neighbours per item; at most V - 2 (self and padding are never neighbours).
+        chunk: query items per block; peak memory ≈ ``chunk × V × 4`` bytes (one block,
+            allocated once and reused).
+        device: where the matmul and ``torch.topk`` run.
+
+    Returns:
+        ``(ids, scores)``: int32 (V, k) and float32 (V, k), best first; row 0 all 0.
+
+    Raises:
+        ValueError: when fewer than ``k`` candidates exist.
+    """
+    num_items = emb.shape[0]
+    if k > num_items - 2:
+        raise ValueError(f"top_k={k} needs at least {k + 2} item rows, got {num_items}")
+    keys = _tensor(emb.astype(np.float32, copy=False)).to(device)  # (V, D)
+    ids = np.zeros((num_items, k), dtype=np.int32)
+    scores = np.zeros((num_items, k), dtype=np.float32)
+    block = torch.empty((min(chunk, num_items - 1), num_items), device=device)  # (q, V)
+    starts = range(1, num_items, chunk)
+    for start in tqdm(starts, desc="top-k neighbours", unit="chunk", disable=None):
+        stop = min(start + chunk, num_items)
+        sim = torch.mm(keys[start:stop], keys.T, out=block[: stop - start])  # (q, V)
+        sim[:, 0] = -torch.inf  # never the padding item
+        rows = torch.arange(stop - start, device=device)
+        sim[rows, rows + start] = -torch.inf  # never the item itself
+        top_scores, top_ids = torch.topk(sim, k, dim=1)  # (q, k), sorted descending
+        ids[start:stop] = top_ids.cpu().numpy()
+        scores[start:stop] = top_scores.cpu().numpy()
+    return ids, scores
+
+
+def residual_quantize(
+    emb: np.ndarray,
+    layers: int,
+    codes: int,
+    fit_sample: int,
+    seed: int,
+    init: str = "random",
+    n_init: int = 3,
+    max_iter: int = 30,
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """Residual quantization: k-means on the items, then on the residuals, ``layers`` times.
+
+    Each layer's k-means is fitted on the same seeded sample of at most ``fit_sample``
+    non-zero items and then assigns every real item (rows 1..V-1).
+
+    Args:
+        emb: L2-normalised float32 (V, D); row 0 is padding.
+        layers: number of layers L.
+        codes: centroids per layer C.
+        fit_sample: most items each k-means is fitted on.
+        seed: seeds the sample and every layer's k-means.
+        init, n_init: k-means initialisation (``"random"`` or ``"k-means++"``) and the
+            number of initialisations kept best-of.
+        max_iter: most Lloyd iterations per initialisation.
+
+    Returns:
+        ``(item_codes, codebooks, sq_err)``: int32 (V, L) with codes 1..C (row 0 all 0);
+        L float32 arrays (C, D); float64 (L + 1,) summed squared error over the real items
+        before any layer and after each layer.
+
+    Raises:
+        ValueError: when fewer than ``codes`` items have a non-zero embedding.
+    """
+    items = np.array(emb[1:], dtype=np.float32)  # (V-1, D); becomes the residual
+    pool = np.flatnonzero(np.any(items != 0, axis=1))
+    if pool.size < codes:
+        raise ValueError(
+            f"rq_codes={codes} needs at least {codes} non-zero items, got {pool.size}"
+        )
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(pool, size=min(fit_sample, pool.size), replace=False))
+    item_codes = np.zeros((emb.shape[0], layers), dtype=np.int32)
+    codebooks: list[np.ndarray] = []
+    sq_err = [float(np.square(items, dtype=np.float64).sum())]
+    for layer in tqdm(
+        range(layers), desc="residual quantization", unit="layer", disable=None
+    ):
+        kmeans = KMeans(
+            n_clusters=codes,
+            init=init,
+            n_init=n_init,
+            max_iter=max_iter,
+            random_state=seed + layer,
+        )
+        kmeans.fit(items[sample])
+        centroids = kmeans.cluster_centers_.astype(np.float32)  # (C, D)
+        assign = kmeans.predict(items)  # (V-1,) in 0..C-1
+        items -= centroids[assign]
+        item_codes[1:, layer] = assign + 1
+        codebooks.append(centroids)
+        sq_err.append(float(np.square(items, dtype=np.float64).sum()))
+        logger.info(
+            "RQ layer %d/%d: %d of %d codes used, relative error %.4f",
+            layer + 1,
+            layers,
+            np.unique(assign).size,
+            codes,
+            sq_err[-1] / max(sq_err[0], 1e-30),
+        )
+    return item_codes, codebooks, np.asarray(sq_err)
+
+
+def history_similarity(
+    item_seq: np.ndarray,
+    item_id: np.ndarray,
+    emb: np.ndarray,
+    threshold: float,
+    chunk: int,
+    device: torch.device,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine similarity of each row's target to each of its history items, plus statistics.
+
+    Only the real (non-zero) history items are gathered: a block of ``chunk`` rows holds
+    P ≤ ``chunk × T`` (history item, target) pairs, whose embeddings are gathered into two
+    (P, D) buffers that are reused from block to block (grown when a block needs more).
+
+    Args:
+        item_seq: int (N, T) history, left-padded with 0, newest last.
+        item_id: int (N,) target items.
+        emb: L2-normalised float32 (V, D); row 0 is padding.
+        threshold: ``sim_stats[:, 3]`` counts real history items with similarity above it.
+        chunk: rows per block; extra memory ≤ ``chunk × T × (2 D + 16) × 4`` bytes (full
+            histories), far less for short ones.
+        device: where the gathers run.
+
+    Returns:
+        ``(hist_sim, sim_stats)``: float32 (N, T), 0 at padding; float32 (N, 4) =
+        [max, mean, newest, count above threshold] over real history items, 0 when none.
+
+    Raises:
+        ValueError: on item ids outside ``0..V-1``.
+    """
+    num_rows, width = item_seq.shape
+    num_items, dim = emb.shape
+    table = _tensor(emb.astype(np.float32, copy=False)).to(device)  # (V, D)
+    hist_sim = np.zeros((num_rows, width), dtype=np.float32)
+    sim_stats = np.zeros((num_rows, 4), dtype=np.float32)
+    hist_out, stats_out = torch.from_numpy(hist_sim), torch.from_numpy(sim_stats)
+    pairs = _PairBuffers(dim, chunk * width, device)
+    starts = range(0, num_rows, chunk)
+    for start in tqdm(starts, desc="history similarity", unit="chunk", disable=None):
+        stop = min(start + chunk, num_rows)
+        seq = _tensor(item_seq[start:stop]).to(device)  # (c, T)
+        target = _tensor(item_id[start:stop]).to(device)  # (c,)
+        low = min(int(seq.min()), int(target.min()))
+        high = max(int(seq.max()), int(target.max()))
+        if low < 0 or high >= num_items:
+            raise ValueError(
+                f"item ids must lie in 0..{num_items - 1}, found {low}..{high}"
+            )
+        mask = seq != 0  # (c, T) real history items
+        count = mask.sum(1)  # (c,)
+        ids = seq[mask]  # (P,) row by row, left to right
+        pair_row = torch.repeat_interleave(torch.arange(len(seq), device=device), count)
+        hist, tgt = pairs.get(len(ids))  # (P, D) each
+        torch.index_select(table, 0, ids, out=hist)
+        torch.index_select(table.index_select(0, target), 0, pair_row, out=tgt)
+        dots = torch.bmm(hist.unsqueeze(1), tgt.unsqueeze(2)).view(-1)  # (P,)
+        sim = torch.zeros(seq.shape, dtype=torch.float32, device=device)  # (c, T)
+        sim.masked_scatter_(mask, dots)
+        has = count > 0
+        last = (count.cumsum(0) - 1).clamp(min=0)  # each row's last pair: its newest
+        newest = dots[last] if len(dots) else torch.zeros_like(sim[:, 0])
+        stats = torch.stack(
+            [
+                sim.masked_fill(~mask, -torch.inf).amax(1).where(has, 0.0),
+                sim.sum(1) / count.clamp(min=1),
+                newest.where(has, 0.0),
+                ((sim > threshold) & mask).sum(1).to(torch.float32),
+            ],
+            dim=1,
+        )  # (c, 4)
+        hist_out[start:stop].copy_(sim)
+        stats_out[start:stop].copy_(stats)
+    return hist_sim, sim_stats
+
+
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    """A CPU tensor sharing ``array``'s memory (copied only when read-only or strided)."""
+    array = np.ascontiguousarray(array)
+    return torch.from_numpy(array if array.flags.writeable else array.copy())
+
+
+class _PairBuffers:
+    """Two reusable (P, D) float32 gather buffers: one large allocation, not one per block."""
+
+    def __init__(self, dim: int, cap: int, device: torch.device) -> None:
+        self._dim, self._cap, self._device = dim, cap, device
+        self._hist = self._tgt = torch.empty((0, dim), device=device)
+
+    def get(self, num_pairs: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if num_pairs > len(self._hist):
+            size = min(max(num_pairs, len(self._hist) * 5 // 4), self._cap)
+            self._hist = self._tgt = None  # free the old pair before allocating the new
+            self._hist = torch.empty((size, self._dim), device=self._device)
+            self._tgt = torch.empty((size, self._dim), device=self._device)
+        return self._hist[:num_pairs], self._tgt[:num_pairs]

@@ -1,0 +1,222 @@
+"""Node tests of the ``semantic_similarity`` stage: tiny, seeded inputs (ARCHITECTURE.md §2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from mmctr.pipelines.semantic_similarity.nodes import (
+    SemanticSimilarityConfig,
+    assemble_item_semantics,
+    normalise_embeddings,
+    residual_quantization,
+    split_similarity,
+    top_k_neighbours,
+)
+
+NUM_ITEMS = 41  # 40 real items + padding row 0
+DIM = 16
+PARAMS = {
+    "top_k": 5,
+    "rq_layers": 3,
+    "rq_codes": 6,
+    "rq_fit_sample": 1000,
+    "threshold": 0.2,
+    "chunk_size": 7,
+    "topk_chunk_size": 7,
+    "seed": 3,
+    "device": "cpu",
+}
+
+
+@pytest.fixture
+def item_features() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(NUM_ITEMS, DIM)).astype(np.float32) * 3
+    emb[0] = 0.0  # padding
+    emb[7] = 0.0  # a real item without an embedding
+    tags = rng.integers(1, 20, size=(NUM_ITEMS, 5)).astype(np.int32)
+    tags[0] = 0
+    return {"item_emb": emb, "item_tags": tags}
+
+
+@pytest.fixture
+def normed(item_features) -> np.ndarray:
+    return normalise_embeddings(item_features)
+
+
+@pytest.fixture
+def split_features() -> dict[str, np.ndarray]:
+    """Left-padded histories of every length 0..width, including an empty one."""
+    rng = np.random.default_rng(1)
+    rows, width = 23, 6
+    seq = np.zeros((rows, width), dtype=np.int32)
+    for r in range(rows):
+        length = r % (width + 1)
+        if length:
+            seq[r, -length:] = rng.integers(1, NUM_ITEMS, size=length)
+    seq[5, -1] = 7  # a zero-embedding history item
+    target = rng.integers(1, NUM_ITEMS, size=rows).astype(np.int32)
+    target[3] = seq[3, -1]  # target also in its own history
+    return {"item_seq": seq, "item_id": target}
+
+
+def _brute_topk(emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    sim = emb.astype(np.float64) @ emb.astype(np.float64).T
+    np.fill_diagonal(sim, -np.inf)
+    sim[:, 0] = -np.inf
+    ids = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+    scores = np.take_along_axis(sim, ids, axis=1)
+    ids[0], scores[0] = 0, 0.0
+    return ids, scores
+
+
+def test_normalise_keeps_zero_rows(item_features, normed):
+    norms = np.linalg.norm(normed, axis=1)
+    assert normed.dtype == np.float32
+    assert norms[0] == 0.0 and norms[7] == 0.0
+    np.testing.assert_allclose(np.delete(norms, [0, 7]), 1.0, rtol=1e-6)
+    assert item_features["item_emb"][1, 0] != normed[1, 0]  # input left alone
+
+
+def test_top_k_matches_brute_force(normed):
+    k = PARAMS["top_k"]
+    out = top_k_neighbours(normed, PARAMS)  # chunk 7 < 41 items
+    ids, scores = _brute_topk(normed, k)
+    assert out["neighbors"].dtype == np.int32 and out["neighbors"].shape == (
+        NUM_ITEMS,
+        k,
+    )
+    assert out["neighbor_scores"].dtype == np.float32
+    real = np.array(
+        [i for i in range(NUM_ITEMS) if i not in (0, 7)]
+    )  # 7: all ties at 0
+    np.testing.assert_array_equal(out["neighbors"][real], ids[real])
+    np.testing.assert_allclose(out["neighbor_scores"], scores, atol=1e-6)
+    assert not np.any(out["neighbors"][0]) and not np.any(out["neighbor_scores"][0])
+    rows = np.arange(1, NUM_ITEMS)[:, None]
+    assert not np.any(out["neighbors"][1:] == rows)  # never itself
+    assert not np.any(out["neighbors"][1:] == 0)  # never padding
+
+
+def test_top_k_chunked_equals_unchunked(normed):
+    small = top_k_neighbours(normed, PARAMS)
+    whole = top_k_neighbours(normed, {**PARAMS, "topk_chunk_size": 10_000})
+    np.testing.assert_array_equal(small["neighbors"], whole["neighbors"])
+    np.testing.assert_allclose(
+        small["neighbor_scores"], whole["neighbor_scores"], atol=1e-6
+    )
+
+
+def test_top_k_rejects_too_few_items(normed):
+    with pytest.raises(ValueError, match="top_k"):
+        top_k_neighbours(normed[:5], PARAMS)
+
+
+def test_residual_quantization_error_falls(normed):
+    codes, books, report, fig = residual_quantization(normed, PARAMS)
+    layers, num_codes = PARAMS["rq_layers"], PARAMS["rq_codes"]
+    assert codes.dtype == np.int32 and codes.shape == (NUM_ITEMS, layers)
+    assert (
+        not np.any(codes[0]) and codes[1:].min() >= 1 and codes[1:].max() <= num_codes
+    )
+    assert sorted(books) == [f"layer_{i}" for i in range(layers)]
+    assert all(
+        b.shape == (num_codes, DIM) and b.dtype == np.float32 for b in books.values()
+    )
+    mse = [row["mse"] for row in report["layers"]]
+    rel = [row["relative_error"] for row in report["layers"]]
+    assert len(mse) == layers + 1 and rel[0] == pytest.approx(1.0)
+    assert all(b <= a + 1e-12 for a, b in zip(mse, mse[1:], strict=False))
+    assert mse[-1] < mse[-2] and rel[-1] < rel[0]
+    # the report's errors are those of the reconstruction from codes and codebooks
+    recon = sum(books[f"layer_{i}"][codes[1:, i] - 1] for i in range(layers))
+    expected = np.mean(np.square(normed[1:].astype(np.float64) - recon))
+    assert report["final_mse"] == pytest.approx(expected, rel=1e-4)
+    assert isinstance(fig, Figure)
+
+
+def test_residual_quantization_is_seeded(normed):
+    first = residual_quantization(normed, PARAMS)
+    second = residual_quantization(normed, PARAMS)
+    np.testing.assert_array_equal(first[0], second[0])
+    assert first[2] == second[2]
+
+
+def test_residual_quantization_rejects_too_many_codes(normed):
+    with pytest.raises(ValueError, match="rq_codes"):
+        residual_quantization(normed, {**PARAMS, "rq_codes": 100})
+
+
+def test_split_similarity_matches_direct_computation(normed, split_features):
+    out = split_similarity(split_features, normed, PARAMS)  # chunk 7 < 23 rows
+    seq, target = split_features["item_seq"], split_features["item_id"]
+    assert out["hist_sim"].dtype == np.float32 and out["hist_sim"].shape == seq.shape
+    assert out["sim_stats"].dtype == np.float32 and out["sim_stats"].shape == (
+        len(seq),
+        4,
+    )
+    for r in range(len(seq)):
+        expected = np.zeros(seq.shape[1])
+        real = [(c, i) for c, i in enumerate(seq[r]) if i != 0]
+        for c, i in real:
+            expected[c] = float(np.dot(normed[i], normed[target[r]]))
+        np.testing.assert_allclose(out["hist_sim"][r], expected, atol=1e-6)
+        values = np.array([expected[c] for c, _ in real])
+        stats = (
+            [
+                values.max(),
+                values.mean(),
+                values[-1],
+                (values > PARAMS["threshold"]).sum(),
+            ]
+            if real
+            else [0.0, 0.0, 0.0, 0.0]
+        )
+        np.testing.assert_allclose(out["sim_stats"][r], stats, atol=1e-6)
+    assert out["hist_sim"][3, -1] == pytest.approx(1.0, abs=1e-6)  # target in history
+    assert out["hist_sim"][5, -1] == 0.0  # zero-embedding item
+    assert not np.any(out["sim_stats"][0])  # row 0 has no history
+
+
+def test_split_similarity_chunked_equals_unchunked(normed, split_features):
+    small = split_similarity(split_features, normed, PARAMS)
+    whole = split_similarity(split_features, normed, {**PARAMS, "chunk_size": 1000})
+    for key in ("hist_sim", "sim_stats"):
+        np.testing.assert_allclose(small[key], whole[key], atol=1e-6)
+
+
+def test_split_similarity_rejects_unknown_items(normed, split_features):
+    bad = {**split_features, "item_id": split_features["item_id"].copy()}
+    bad["item_id"][2] = NUM_ITEMS
+    with pytest.raises(ValueError, match="item ids"):
+        split_similarity(bad, normed, PARAMS)
+
+
+def test_assemble_item_semantics(normed):
+    neighbours = top_k_neighbours(normed, PARAMS)
+    codes = residual_quantization(normed, PARAMS)[0]
+    out = assemble_item_semantics(neighbours, codes)
+    assert sorted(out) == ["neighbor_scores", "neighbors", "rq_codes"]
+    with pytest.raises(ValueError, match="items"):
+        assemble_item_semantics(neighbours, codes[:-1])
+
+
+def test_config_rejects_unknown_and_bad_values(normed):
+    with pytest.raises(ValueError, match="unknown"):
+        top_k_neighbours(normed, {**PARAMS, "topk": 3})
+    with pytest.raises(ValueError, match="chunk_size"):
+        SemanticSimilarityConfig(chunk_size=0)
+    with pytest.raises(ValueError, match="device"):
+        SemanticSimilarityConfig(device="tpu")
+
+
+def test_split_similarity_without_history(normed):
+    features = {
+        "item_seq": np.zeros((9, 4), dtype=np.int32),
+        "item_id": np.arange(1, 10, dtype=np.int32),
+    }
+    out = split_similarity(features, normed, PARAMS)
+    assert out["hist_sim"].shape == (9, 4) and not np.any(out["hist_sim"])
+    assert out["sim_stats"].shape == (9, 4) and not np.any(out["sim_stats"])
