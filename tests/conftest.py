@@ -21,6 +21,7 @@ def copy_project(dest: Path) -> Path:
     shutil.copytree(PROJECT_ROOT / "conf", dest / "conf", ignore=shutil.ignore_patterns("local"))
     (dest / "conf" / "local").mkdir(exist_ok=True)
     shutil.copy(PROJECT_ROOT / "pyproject.toml", dest / "pyproject.toml")
+    (dest / "src").mkdir(exist_ok=True)  # kedro wants src/; mmctr itself is installed
     (dest / "data").mkdir(exist_ok=True)
     return dest
 
@@ -65,6 +66,6 @@ def _prepared(tmp_path_factory) -> Path:
 def prepared_project(_prepared, tmp_path, monkeypatch) -> Path:
     """A project copy whose data pipelines have already run (cwd = the copy)."""
     dest = tmp_path / "project"
-    shutil.copytree(_prepared, dest)
+    shutil.copytree(_prepared, dest, symlinks=True)
     monkeypatch.chdir(dest)
     return dest
