@@ -21,6 +21,7 @@ from mmctr.config import deep_merge
 from mmctr.engine.batching import merge_rows
 from mmctr.engine.metrics import auc, grouped_auc, logloss
 from mmctr.engine.scoring import score
+from mmctr.engine.trainer import native_bf16, resolve_device
 from mmctr.pipelines.training.nodes import fit, model_vocab, resolve_training
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,11 @@ def run_ablation(
     for i, (variant, overrides) in enumerate(variants.items(), start=1):
         name, model_params, cfg = variant_config(training, params.get("budget", {}), overrides or {})
         logger.info("ablation %d/%d: %s (%s)", i, len(variants), variant, name)
+        if cfg.bf16 and not native_bf16(resolve_device(cfg.device)):
+            logger.warning("ablation: skipping %s (no native bf16 on this machine)", variant)
+            rows.append({"variant": variant, "model": name,
+                         "note": "skipped: no native bf16 here (emulated, ~90x slower)"})
+            continue
         artifact = fit(name, model_params, cfg, train_rows, valid_rows, sources, full_vocab)
         score_args = dict(item_sources=sources, batch_size=cfg.eval_batch_size,
                           device=cfg.device, bf16=cfg.bf16, progress=False)
@@ -94,6 +100,7 @@ def run_ablation(
             "train_seconds": artifact["train_seconds"],
             "samples_per_s": float(np.mean([h["samples_per_s"] for h in artifact["history"]])),
             "best_epoch": artifact["best_epoch"],
+            "note": "",
         }
         if truth is not None:
             test_p = score(artifact, test_features, test_similarity, **score_args)
@@ -120,9 +127,11 @@ def ablation_table_markdown(table: pd.DataFrame) -> str:
     for col in shown.columns:
         if "auc" in col or "logloss" in col:
             shown[col] = shown[col].map(lambda v: "–" if pd.isna(v) else f"{v:.4f}")
-    shown["trainable_parameters"] = shown["trainable_parameters"].map(lambda v: f"{int(v):,}")
-    shown["train_seconds"] = shown["train_seconds"].map(lambda v: f"{v:.1f}")
-    shown["samples_per_s"] = shown["samples_per_s"].map(lambda v: f"{v:,.0f}")
+    formats = {"trainable_parameters": "{:,.0f}", "train_seconds": "{:.1f}",
+               "samples_per_s": "{:,.0f}", "best_epoch": "{:.0f}"}
+    for col, fmt in formats.items():
+        shown[col] = shown[col].map(lambda v, f=fmt: "–" if pd.isna(v) else f.format(v))
+    shown["note"] = shown["note"].fillna("")
     header = "| " + " | ".join(shown.columns) + " |"
     rule = "|" + "|".join("---" for _ in shown.columns) + "|"
     body = ["| " + " | ".join(str(v) for v in row) + " |" for row in shown.itertuples(index=False)]
