@@ -29,6 +29,7 @@ VARIANTS = {
     "quant": ("transformer_dcn_quant", {}),
     "quant_replace": ("transformer_dcn_quant", {"keep_mm_emb": False}),
     "din": ("din", {}),
+    "max_len": ("transformer_dcn", {"max_len": 5, "similarity_input": True}),
 }
 
 
@@ -105,6 +106,8 @@ def test_declared_batch_features():
         ("din", 6, 12, 6),
         ("din", 11, 12, 8),  # max_len = 8
         ("din", 0, 12, 1),
+        ("max_len", 11, 12, 5),  # only the newest max_len positions are read
+        ("max_len", 3, 12, 4),  # first_k_cols = 4
     ],
 )
 def test_history_width_values(variant, longest, width, expected):
@@ -113,7 +116,7 @@ def test_history_width_values(variant, longest, width, expected):
 
 
 @pytest.mark.parametrize(
-    "variant", ["default", "seed_mask", "similarity_input", "quant", "din"]
+    "variant", ["default", "seed_mask", "similarity_input", "quant", "din", "max_len"]
 )
 @pytest.mark.parametrize(
     "lengths", [[0, 3, 5, 1, 2, 6], [0, 1, 2, 2, 0, 1], [0, 12, 3, 4, 5, 9]]
