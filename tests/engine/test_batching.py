@@ -1,7 +1,12 @@
 import numpy as np
 import torch
 
-from mmctr.engine.batching import BatchAssembler, build_item_table, epoch_batches, merge_rows
+from mmctr.engine.batching import (
+    BatchAssembler,
+    build_item_table,
+    epoch_batches,
+    merge_rows,
+)
 
 
 def _assembler(tiny_data, cut=True):

@@ -3,8 +3,8 @@ import dataclasses
 import numpy as np
 import torch
 
-from mmctr.engine.trainer import TrainConfig, predict, train_model
 from mmctr.engine.batching import BatchAssembler, build_item_table
+from mmctr.engine.trainer import TrainConfig, predict, train_model
 
 from .conftest import TinyModel
 
@@ -58,7 +58,7 @@ def test_resume_from_checkpoint_matches_uninterrupted_run(tiny_data, tmp_path):
     assert not list(tmp_path.glob("*.pt"))  # removed once finished
     # interrupted after 2 epochs: same key (epochs is part of the key), so stop by budget
     # trick: run with a callback-free approach — train 2 epochs' worth, keep its checkpoint
-    import mmctr.engine.trainer as trainer
+    from mmctr.engine import trainer
 
     calls = {"n": 0}
     original = trainer.save_checkpoint

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from kedro.io.core import Version
 
 from mmctr.datasets import TorchDataset
-from kedro.io.core import Version
 
 from ...conftest import run_kedro
 
