@@ -1,6 +1,9 @@
 """End to end: the whole chain in the `test` environment, through a KedroSession."""
 
 import json
+import os
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -29,3 +32,15 @@ def test_default_run_trains_evaluates_and_submits(kedro_project):
     for plot in ("roc", "calibration", "learning_curves", "auc_by_history_length", "history_length"):
         assert (data / f"08_reporting/{plot}.png").stat().st_size > 1000
     assert np.isfinite(pd.read_csv(data / "08_reporting/training_history.csv")["valid_auc"]).all()
+
+    # kedro-viz: the static site builds after a run, with previews of metrics, tables, plots
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "true"}
+    viz = subprocess.run([sys.executable, "-m", "kedro", "viz", "build", "--include-previews"],
+                         cwd=kedro_project, env=env, capture_output=True, text=True, timeout=600)
+    assert viz.returncode == 0, viz.stderr[-3000:]
+    build = kedro_project / "build"
+    assert (build / "index.html").exists()
+    site = "".join(p.read_text(errors="ignore") for p in (build / "api").rglob("*") if p.is_file())
+    for name in ("evaluation_metrics", "evaluation_breakdown", "roc_plot", "training_history"):
+        assert name in site
+    assert '"preview"' in site and "TablePreview" in site and "ImagePreview" in site

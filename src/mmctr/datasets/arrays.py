@@ -22,6 +22,7 @@ from kedro.io.core import (
     get_filepath_str,
     get_protocol_and_path,
 )
+from kedro_datasets._typing import JSONPreview, TablePreview
 
 from mmctr.datasets.atomic import AtomicSaveMixin
 
@@ -160,7 +161,7 @@ class NpzDataset(AtomicSaveMixin, _NpzDataset):
           filepath: data/04_feature/train_features.npz
     """
 
-    def preview(self) -> dict[str, Any]:
+    def preview(self) -> TablePreview:
         """kedro-viz table preview: one row per array (name, dtype, shape).
 
         Read from the array headers only, so a 1.4 GB history matrix costs nothing.
@@ -175,20 +176,20 @@ class NpzDataset(AtomicSaveMixin, _NpzDataset):
                             else np.lib.format.read_array_header_2_0)
                     shape, _, dtype = read(member)
                 rows.append([name.removesuffix(".npy"), str(dtype), " × ".join(map(str, shape))])
-        return {"index": list(range(len(rows))), "columns": ["array", "dtype", "shape"],
-                "data": rows}
+        return TablePreview({"index": list(range(len(rows))),
+                             "columns": ["array", "dtype", "shape"], "data": rows})
 
 
 class TorchDataset(AtomicSaveMixin, _TorchDataset):
-    def preview(self) -> str:
+    def preview(self) -> JSONPreview:
         """kedro-viz JSON preview: everything but the tensors (name, config, metrics)."""
         import json
 
         data = self.load()
         if not isinstance(data, dict):
-            return json.dumps({"type": type(data).__name__})
+            return JSONPreview(json.dumps({"type": type(data).__name__}))
         shown = {k: v for k, v in data.items() if k not in ("state_dict", "history")}
-        return json.dumps(shown, default=str)
+        return JSONPreview(json.dumps(shown, default=str))
 
     """Any ``torch.save``-able object of tensors and plain Python values.
 

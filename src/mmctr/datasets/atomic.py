@@ -21,7 +21,9 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
 from kedro.io.core import DatasetError, get_filepath_str
+from kedro_datasets._typing import TablePreview
 from kedro_datasets.json import JSONDataset as _JSONDataset
 from kedro_datasets.matplotlib import MatplotlibDataset as _MatplotlibDataset
 from kedro_datasets.pandas import CSVDataset as _CSVDataset
@@ -125,11 +127,33 @@ class AtomicSaveMixin:
         }
 
 
-class ParquetDataset(AtomicSaveMixin, _ParquetDataset):
+def _jsonable(value: Any) -> Any:
+    """A preview cell kedro-viz can serialise (list columns hold numpy arrays).
+
+    Arrays show their last six values (histories are left-padded, newest last).
+    """
+    if isinstance(value, np.ndarray):
+        tail = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v)
+                         for v in value[-6:].tolist())
+        return f"[{'…, ' if len(value) > 6 else ''}{tail}] ({len(value)})"
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class _TablePreviewMixin:
+    def preview(self, nrows: int = 5) -> TablePreview:
+        """kedro-viz table preview with list cells shown as short strings."""
+        table = super().preview(nrows)
+        table["data"] = [[_jsonable(v) for v in row] for row in table["data"]]
+        return TablePreview(table)
+
+
+class ParquetDataset(_TablePreviewMixin, AtomicSaveMixin, _ParquetDataset):
     """``pandas.ParquetDataset`` with atomic saves, ``read_only`` and ``optional``."""
 
 
-class CSVDataset(AtomicSaveMixin, _CSVDataset):
+class CSVDataset(_TablePreviewMixin, AtomicSaveMixin, _CSVDataset):
     """``pandas.CSVDataset`` with atomic saves, ``read_only`` and ``optional``."""
 
 
