@@ -21,8 +21,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
 
     ``__default__`` chains synthetic → feature_engineering → semantic_similarity →
-    training → evaluation → submission; ``real_data`` is the same chain without
-    ``synthetic`` (the default of the ``microlens`` environment).
+    training → evaluation → submission; ``real_data`` (its own package) is the same
+    chain without ``synthetic``, the default of the ``microlens`` environment.
 
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects.
@@ -30,5 +30,4 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines = find_pipelines(raise_errors=True)
     chain = [pipelines[name] for name in DEFAULT_CHAIN if name in pipelines]
     pipelines["__default__"] = sum(chain, Pipeline([]))
-    pipelines["real_data"] = sum(chain[1:], Pipeline([]))
     return pipelines
