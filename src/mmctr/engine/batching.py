@@ -125,15 +125,17 @@ class BatchAssembler:
 
     def __call__(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
         """Assemble the batch for row indices ``index`` (int64, CPU)."""
-        longest = int(self.lengths[index].max()) if len(index) else 0
+        longest = int(self.lengths.index_select(0, index).max()) if len(index) else 0
         t = self.history_width(longest, self.width)
-        host = {"item_seq": self.seq[index, self.width - t :]}
+        # narrow to the kept columns *before* gathering rows, and gather with
+        # index_select: ~5-100x faster than advanced indexing of whole rows (benchmarks/)
+        host = {"item_seq": self.seq[:, self.width - t :].index_select(0, index)}
         for key, column in self.columns.items():
-            host[key] = column[index]
-        if "seq_sim" in host:
-            host["seq_sim"] = host["seq_sim"][:, self.width - t :]
+            if key == "seq_sim":
+                column = column[:, self.width - t :]
+            host[key] = column.index_select(0, index)
         if self.labels is not None:
-            host["label"] = self.labels[index]
+            host["label"] = self.labels.index_select(0, index)
         batch = {}
         for key, value in host.items():
             if self._pin:
@@ -145,9 +147,15 @@ class BatchAssembler:
                 batch[key] = value.long()
         seq, target = batch["item_seq"], batch["item_id"]
         for column, table in self.items.items():
-            batch[f"item_{column}"] = table[target]  # (B, ...)
-            batch[f"seq_{column}"] = table[seq]  # (B, T, ...)
+            batch[f"item_{column}"] = _gather(table, target)  # (B, ...)
+            batch[f"seq_{column}"] = _gather(table, seq)  # (B, T, ...)
         return batch
+
+
+def _gather(table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """``table[ids]`` as one ``index_select`` over the flattened ids: (*ids.shape, ...)."""
+    rows = table.index_select(0, ids.reshape(-1))
+    return rows.view(*ids.shape, *table.shape[1:])
 
 
 def epoch_batches(

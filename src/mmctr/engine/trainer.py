@@ -38,10 +38,12 @@ from mmctr.engine.metrics import auc, logloss
 __all__ = [
     "TrainConfig",
     "TrainResult",
+    "make_optimizer",
     "native_bf16",
     "predict",
     "resolve_device",
     "train_model",
+    "train_step",
 ]
 
 logger = logging.getLogger(__name__)
@@ -142,6 +144,47 @@ def _embedding_l2(model: nn.Module) -> torch.Tensor:
     return sum(m.weight.pow(2).sum() for m in model.modules() if isinstance(m, nn.Embedding))
 
 
+def make_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.Adam:
+    """Adam, fused (one multi-tensor kernel) on CPU and CUDA.
+
+    Same update rule as the default per-parameter loop; on the seed model's 268M
+    parameters the loop cost ~4 s per step on 2 cores, the fused kernel ~0.7 s.
+    """
+    fused = device.type in ("cpu", "cuda")
+    return torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, fused=fused)
+
+
+def train_step(
+    cfg: TrainConfig,
+    net: nn.Module,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    batch: Mapping[str, torch.Tensor],
+    device: torch.device,
+) -> torch.Tensor:
+    """One optimisation step: forward (autocast when ``cfg.bf16``), loss, backward,
+    gradient clipping, optimizer step.
+
+    Args:
+        net: what runs the forward pass (``model`` itself, or its DDP / compiled wrapper).
+        model: the bare model (embedding L2, gradient clipping).
+
+    Returns:
+        The detached loss: a device tensor, so the step never waits for the device.
+    """
+    with _autocast(device, cfg.bf16):
+        logits = net(batch)
+    loss = loss_fn(logits.float(), batch["label"])
+    if cfg.embedding_l2 > 0:
+        loss = loss + cfg.embedding_l2 * _embedding_l2(model)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+    optimizer.step()
+    return loss.detach()
+
+
 def train_model(
     cfg: TrainConfig,
     model: nn.Module,
@@ -191,7 +234,7 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
     assembler_args = dict(row_features=model.row_features, history_width=model.history_width)
     train_data = BatchAssembler(train, items, device=device, **assembler_args)
     valid_data = BatchAssembler(valid, items, device=device, **assembler_args)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+    optimizer = make_optimizer(model, cfg, device)
     loss_fn = nn.BCEWithLogitsLoss()
 
     # ---- resume --------------------------------------------------------------
@@ -227,16 +270,7 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
         loss_sum = torch.zeros((), device=device)
         for step, index in enumerate(bar, start=1):
             batch = train_data(index)
-            with _autocast(device, cfg.bf16):
-                logits = net(batch)
-            loss = loss_fn(logits.float(), batch["label"])
-            if cfg.embedding_l2 > 0:
-                loss = loss + cfg.embedding_l2 * _embedding_l2(model)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-            optimizer.step()
-            loss_sum += loss.detach()
+            loss_sum += train_step(cfg, net, model, optimizer, loss_fn, batch, device)
             seen += len(index)
             if step % cfg.log_every == 0 or step == len(batches):
                 rate = seen * world_size / max(time.perf_counter() - t0, 1e-9)
