@@ -11,6 +11,7 @@ import pytest
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see src/mmctr/__init__.py
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_PIPELINES = ["synthetic", "feature_engineering", "semantic_similarity"]
