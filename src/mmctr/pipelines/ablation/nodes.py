@@ -77,6 +77,11 @@ def run_ablation(
     truth = _test_truth(synthetic_truth)
     rows = []
     variants = params["variants"]
+    selected = params.get("run") or list(variants)  # environments soft-merge variants
+    unknown = sorted(set(selected) - set(variants))
+    if unknown:
+        raise ValueError(f"params:ablation.run: unknown variant(s) {unknown}; known: {list(variants)}")
+    variants = {name: variants[name] for name in selected}
     for i, (variant, overrides) in enumerate(variants.items(), start=1):
         name, model_params, cfg = variant_config(training, params.get("budget", {}), overrides or {})
         logger.info("ablation %d/%d: %s (%s)", i, len(variants), variant, name)
