@@ -1,6 +1,6 @@
 """mmctr speed and memory benchmark (issue 5): everything measured in one run.
 
-    python benchmarks/benchmark.py            # full run (~15-20 min on 2 cores), writes results.md
+    python benchmarks/benchmark.py            # full run (~15 min on 2 cores), writes results.md
     python benchmarks/benchmark.py --quick    # smoke run (~2-3 min), prints only
     python benchmarks/benchmark.py --sections peak,train   # some sections (prints only)
 
@@ -25,7 +25,8 @@ Sections (all by default):
   width 100, 91,718-item table), and its ratio to the default model's consumption rate.
 - ``pipelines``: wall time and peak RSS of ``kedro run --pipelines
   feature_engineering,semantic_similarity`` on the ``full`` synthetic preset, in a
-  temporary copy of the project (removed afterwards).
+  temporary copy of the project (removed afterwards); then the same run with
+  ``ARROW_DEFAULT_MEMORY_POOL=system`` (pyarrow's default pool keeps freed memory).
 - ``scoring``: :func:`mmctr.engine.trainer.predict` of the default model over the
   379,142-row test-set size.
 
@@ -409,8 +410,11 @@ def measure_training(
     warmup: int,
     bf16: bool = False,
     overrides: dict[str, Any] | None = None,
+    profile_step: bool = False,
 ) -> dict[str, Any]:
-    """Time ``train_step`` on ``batches`` (the first ``warmup`` untimed)."""
+    """Time ``train_step`` on ``batches`` (the first ``warmup`` untimed); with
+    ``profile_step``, one more (untimed) step on the first timed batch under the profiler
+    splits its time into matmuls, optimizer and the rest."""
     name, params, cfg = training_preset(preset, **(overrides or {}))
     cfg = dataclasses.replace(cfg, bf16=bf16)
     device = resolve_device(cfg.device)
@@ -453,6 +457,10 @@ def measure_training(
                         "index": index})
         log(f"{label}: step {i + 1 - warmup}/{len(batches) - warmup} width {records[-1]['width']} "
             f"{t2 - t1:.2f}s ({flops / 1e9:.1f} GFLOP)")
+    breakdown = None
+    if profile_step and records:
+        breakdown = _profile_step(cfg, model, optimizer, loss_fn, data(records[0]["index"]), device)
+        breakdown["gflops"] = records[0]["flops"] / 1e9 / breakdown["matmul_s"]
     n_params = count_parameters(model)
     del model, optimizer, data, items
     gc.collect()
@@ -470,8 +478,29 @@ def measure_training(
         "step_s": step_s / max(len(records), 1), "gflop_per_step": flops / 1e9 / max(len(records), 1),
         "gflops": flops / loop_s / 1e9, "cross_flops_per_sample": cross / max(samples, 1),
         "flops_per_sample": flops / max(samples, 1), "flop_check": check,
-        "load": f"{load_start} → {load_avg()}",
+        "load": f"{load_start} → {load_avg()}", "breakdown": breakdown,
     }
+
+
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm")
+
+
+def _profile_step(cfg: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer,
+                  loss_fn: nn.Module, batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, float]:
+    """Wall time of one profiled step and the self time of its matmuls and optimizer."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        start = time.perf_counter()
+        train_step(cfg, model, model, optimizer, loss_fn, batch, device)
+        wall = time.perf_counter() - start
+    events = prof.key_averages()
+    matmul = sum(e.self_cpu_time_total for e in events
+                 if e.key in MATMUL_OPS or "scaled_dot_product" in e.key) / 1e6
+    optim = sum(e.self_cpu_time_total for e in events
+                if e.key == "aten::_fused_adam_" or e.key.startswith("Optimizer.zero_grad")) / 1e6
+    return {"wall_s": wall, "matmul_s": matmul, "optimizer_s": optim,
+            "other_s": max(wall - matmul - optim, 0.0)}
 
 
 def run_training(plan: Plan, rows: dict[str, np.ndarray], item_sources: dict[str, Any]) -> list[dict]:
@@ -479,7 +508,8 @@ def run_training(plan: Plan, rows: dict[str, np.ndarray], item_sources: dict[str
     _, _, seed_cfg = training_preset("seed")
     seed_batches = list(epoch_batches(len(rows["item_id"]), seed_cfg.batch_size, shuffle=True,
                                       seed=seed_cfg.seed, max_batches=plan.seed_warmup + plan.seed_steps))
-    fp32 = measure_training("seed fp32", "seed", rows, item_sources, seed_batches, plan.seed_warmup)
+    fp32 = measure_training("seed fp32", "seed", rows, item_sources, seed_batches, plan.seed_warmup,
+                            profile_step=True)
     results.append(fp32)
     results.append(measure_training("seed fp32, cross_net: mix", "seed", rows, item_sources,
                                     seed_batches, plan.seed_warmup, overrides={"cross_net": "mix"}))
@@ -576,9 +606,10 @@ def _watch_rss(pid: int, samples: list[tuple[float, int]], stop: threading.Event
         samples.append((time.perf_counter(), _tree_rss_kb(pid)))
 
 
-def _kedro(args: list[str], cwd: Path, logfile: Path) -> dict[str, Any]:
+def _kedro(args: list[str], cwd: Path, logfile: Path, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``kedro`` with ``args``; wall time, peak RSS (wait4) and the node at the peak."""
-    env = dict(os.environ, COLUMNS="250", KEDRO_DISABLE_TELEMETRY="true", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, COLUMNS="250", KEDRO_DISABLE_TELEMETRY="true", PYTHONUNBUFFERED="1",
+               **(extra_env or {}))
     events: list[tuple[float, str]] = []
     samples: list[tuple[float, int]] = []
     stop = threading.Event()
@@ -631,6 +662,16 @@ def measure_pipelines(plan: Plan) -> dict[str, Any]:
         run.update(preset=plan.pipeline_preset, synthetic_s=synth["wall_s"],
                    load=f"{load_start} → {load_avg()}")
         log(f"pipelines: {run['wall_s']:.0f}s, peak {run['peak_gb']:.2f} GB ({run['peak_node']})")
+        # the same run with Arrow's memory pool on the system allocator: Arrow's default
+        # pool (mimalloc) keeps memory it has freed, which shows in the peak RSS
+        load_start = load_avg()
+        variant = _kedro(["--pipelines", "feature_engineering,semantic_similarity"], tmp,
+                         tmp / "variant.log", {"ARROW_DEFAULT_MEMORY_POOL": "system"})
+        if variant["rc"] == 0:
+            variant["load"] = f"{load_start} → {load_avg()}"
+            run["arrow_system"] = variant
+            log(f"pipelines, ARROW_DEFAULT_MEMORY_POOL=system: {variant['wall_s']:.0f}s, "
+                f"peak {variant['peak_gb']:.2f} GB")
         return run
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -666,6 +707,10 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _rate(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.1f}" if x >= 10 else f"{x:.2f}"
+
+
 def targets(res: dict[str, Any]) -> list[list[str]]:  # noqa: C901 - one branch per target
     out = []
     peak, train = res.get("peak"), {r["label"]: r for r in res.get("train", [])}
@@ -679,13 +724,19 @@ def targets(res: dict[str, Any]) -> list[list[str]]:  # noqa: C901 - one branch 
             cross = r["cross_flops_per_sample"] / max(r["flops_per_sample"], 1)
             why = (f"short by {_pct(TARGET_FP32_PEAK - frac)} of peak ({TARGET_FP32_PEAK / frac:.2f}x). "
                    f"At peak the step's matmuls would take {ideal:.1f}s; the step took "
-                   f"{r['step_s']:.1f}s. {_pct(cross)} of the FLOPs are the cross network's GEMMs: "
-                   f"128 rows against a 9,088 x 9,088 weight, which MKL runs at "
-                   f"{peak['cross_gemm']:.0f} GFLOP/s here ({_pct(peak['cross_gemm'] / peak['fp32'])} "
-                   f"of the square-matmul peak, see the peak table); the rest is memory-bound work "
-                   f"(fused Adam over {r['params'] / 1e6:.0f}M parameters, gradient clipping, "
-                   f"dropout, layer norms) and the CPU shared with concurrent jobs (load "
-                   f"{r['load']} on {len(os.sched_getaffinity(0))} cores)")
+                   f"{r['step_s']:.1f}s. {_pct(cross)} of the FLOPs are the cross network's GEMMs "
+                   f"(128 rows against a 9,088 x 9,088 weight: {peak['cross_gemm']:.0f} GFLOP/s in "
+                   f"isolation, see the peak table)")
+            b = r.get("breakdown")
+            if b:
+                why += (f". In a profiled step ({b['wall_s']:.1f}s) the matmuls took "
+                        f"{b['matmul_s']:.1f}s ({b['gflops']:.0f} GFLOP/s, "
+                        f"{_pct(b['gflops'] / peak['fp32'])} of peak), fused Adam + zero_grad over "
+                        f"{r['params'] / 1e6:.0f}M parameters {b['optimizer_s']:.1f}s, everything "
+                        f"else {b['other_s']:.1f}s (gradient clipping, dropout, layer norms, "
+                        f"embedding gradients, fresh gradient buffers)")
+            why += (f"; the CPU was shared with concurrent jobs (load {r['load']} on "
+                    f"{len(os.sched_getaffinity(0))} cores)")
         out.append([f"seed fp32 training ≥ {_pct(TARGET_FP32_PEAK)} of fp32 peak",
                     f"{r['gflops']:.1f} / {peak['fp32']:.1f} GFLOP/s = {_pct(frac)}",
                     "met" if frac >= TARGET_FP32_PEAK else "missed", why])
@@ -729,7 +780,11 @@ def targets(res: dict[str, Any]) -> list[list[str]]:  # noqa: C901 - one branch 
         out.append([f"feature_engineering + semantic_similarity (full) ≤ {TARGET_PIPELINE_GB:.0f} GB peak",
                     f"{p['peak_gb']:.2f} GB{scale}", "met" if mem_ok else "missed",
                     "" if mem_ok else (f"over by {p['peak_gb'] - TARGET_PIPELINE_GB:.2f} GB; the peak "
-                                       f"falls in node `{p['peak_node']}`")])
+                                       f"falls in node `{p['peak_node']}`" + (
+                                           f"; with ARROW_DEFAULT_MEMORY_POOL=system (pyarrow's "
+                                           f"default pool keeps freed memory) the same run peaks at "
+                                           f"{p['arrow_system']['peak_gb']:.2f} GB"
+                                           if p.get("arrow_system") else ""))])
     if "scoring" in res:
         s = res["scoring"]
         ok = s["seconds"] <= TARGET_SCORING_S * s["rows"] / TEST_ROWS
@@ -764,9 +819,11 @@ def render(res: dict[str, Any], argv: Sequence[str]) -> str:  # noqa: C901, PLR0
                   f"The scoring workload (default model, {res['threads'][0]['rows']:,} "
                   "rows, after a warm-up pass) in fresh processes. libgomp's default wait policy spins and then "
                   "sleeps at every parallel region's barrier; when other jobs keep both cores "
-                  "busy, each barrier waits for a descheduled thread. `OMP_WAIT_POLICY=PASSIVE` "
-                  "(set by this benchmark unless `--omp-default`) avoids that; it has to be in "
-                  "the environment before torch is imported.", ""]
+                  "busy, each barrier waits for a descheduled thread; `OMP_WAIT_POLICY=PASSIVE` "
+                  "threads sleep at once (slower to wake when the cores are idle). Which wins "
+                  "depends on the load (see the load column). OpenMP reads the variable once, "
+                  "when torch is imported; `import mmctr` sets PASSIVE unless it is already set, "
+                  "and so does this benchmark unless `--omp-default`.", ""]
         base = res["threads"][0]["rows_per_s"]
         lines += _table(["setting", "threads", "rows/s", "vs default", "load avg"],
                         [[t["label"], t["threads"], f"{t['rows_per_s']:,.0f}",
@@ -800,7 +857,7 @@ def render(res: dict[str, Any], argv: Sequence[str]) -> str:  # noqa: C901, PLR0
             rows.append([r["label"], f"{r['params']:,}", r["batch_size"], r["steps"],
                          f"{np.mean(r['widths']):.0f} ({min(r['widths'])}–{max(r['widths'])})",
                          f"{r['token_width']:.1f}",
-                         f"{r['step_s']:.2f}", f"{r['samples_per_s']:,.0f}", f"{r['consume_per_s']:,.0f}",
+                         f"{r['step_s']:.2f}", _rate(r["samples_per_s"]), _rate(r["consume_per_s"]),
                          f"{r['gflop_per_step']:.1f}", f"{r['gflops']:.2f}",
                          _pct(r["gflops"] / ref) if ref else "–", r["load"]])
         lines += ["## Training throughput", "",
@@ -822,6 +879,10 @@ def render(res: dict[str, Any], argv: Sequence[str]) -> str:  # noqa: C901, PLR0
             lines += ["FLOP count check on the warm-up step (counted over the real step vs "
                       "from its shapes on the meta device): " + "; ".join(checks) + ".", ""]
         notes = [f"{r['label']}: {r['note']}." for r in res["train"] if r.get("note")]
+        notes += [f"{r['label']}, one profiled step ({b['wall_s']:.2f}s): matmuls {b['matmul_s']:.2f}s "
+                  f"({b['gflops']:.1f} GFLOP/s), fused Adam + zero_grad {b['optimizer_s']:.2f}s, "
+                  f"everything else {b['other_s']:.2f}s."
+                  for r in res["train"] if (b := r.get("breakdown"))]
         lines += [*notes, ""] if notes else []
         by = {r["label"]: r for r in res["train"]}
         if "seed fp32" in by and "seed fp32, cross_net: mix" in by:
@@ -855,9 +916,18 @@ def render(res: dict[str, Any], argv: Sequence[str]) -> str:  # noqa: C901, PLR0
                   "runs inherit this process's environment, OpenMP setting included). Peak "
                   "memory = the kedro process's maximum RSS (`wait4`); the node at the peak from "
                   "RSS sampled every 0.25 s.", ""]
-        lines += _table(["wall time", "peak RSS", "node at the peak", "nodes", "load avg"],
-                        [[f"{p['wall_s']:.0f}s ({p['wall_s'] / 60:.2f} min)", f"{p['peak_gb']:.2f} GB",
-                          p["peak_node"], len(p["nodes"]), p["load"]]])
+        arrow = os.environ.get("ARROW_DEFAULT_MEMORY_POOL", "unset (pyarrow's default)")
+        runs = [(f"as configured (ARROW_DEFAULT_MEMORY_POOL {arrow})", p)]
+        if p.get("arrow_system"):
+            runs.append(("ARROW_DEFAULT_MEMORY_POOL=system", p["arrow_system"]))
+        lines += _table(["run", "wall time", "peak RSS", "node at the peak", "nodes", "load avg"],
+                        [[lab, f"{r['wall_s']:.0f}s ({r['wall_s'] / 60:.2f} min)", f"{r['peak_gb']:.2f} GB",
+                          r["peak_node"], len(r["nodes"]), r["load"]] for lab, r in runs])
+        if p.get("arrow_system"):
+            lines += ["The second run repeats the first with Arrow's memory pool on the system "
+                      "allocator: pyarrow's default pool keeps memory it has freed (the raw "
+                      "parquet tables) in the process, and the peak RSS shows it. The targets "
+                      "table uses the first run.", ""]
     if "scoring" in res:
         s = res["scoring"]
         lines += ["## Test-set scoring", "",
