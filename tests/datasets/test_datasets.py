@@ -83,3 +83,23 @@ def test_zip_csv_holds_prediction_csv(tmp_path):
     with zipfile.ZipFile(tmp_path / "p.zip") as zf:
         assert zf.namelist() == ["prediction.csv"]
         assert zf.read("prediction.csv").decode().splitlines() == ["ID,Task1", "0,0.25", "1,0.5"]
+
+
+def test_npz_save_streams_to_disk_without_an_in_memory_copy(tmp_path):
+    """A 3.6M-row split is 1.5 GB: saving must not hold a second copy of it in memory."""
+    import tracemalloc
+
+    array = np.arange(16 * 2**20, dtype=np.float32).reshape(-1, 64)  # 64 MiB
+    ds = NpzDataset(filepath=str(tmp_path / "big.npz"))
+    tracemalloc.start()
+    try:
+        ds.save({"x": array})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < array.nbytes / 2  # an in-memory buffer of the file would be ≥ 64 MiB
+    # a failure mid-write keeps the previous file whole
+    with pytest.raises(DatasetError):
+        ds.save({"x": array, "y": np.array([lambda: 0], dtype=object)})  # unpicklable
+    np.testing.assert_array_equal(ds.load()["x"], array)
+    assert _only_file(tmp_path) == ["big.npz"]
