@@ -149,10 +149,11 @@ def _lean_arrow_pool(nbytes: int) -> None:
     higher than jemalloc during that conversion (measured max RSS of the whole full-preset
     run: 8.6 vs 7.6 GB). Process-wide and harmless; skipped below 1 GiB or where jemalloc is not built in.
     """
-    if nbytes < 2**30 or pa.default_memory_pool().backend_name == "jemalloc":
+    if nbytes < 2**30:
         return
     try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
+        if pa.default_memory_pool().backend_name != "jemalloc":
+            pa.set_memory_pool(pa.jemalloc_memory_pool())
         pa.jemalloc_set_decay_ms(0)  # hand freed memory back at once
     except NotImplementedError:  # pragma: no cover - pyarrow built without jemalloc
         return
