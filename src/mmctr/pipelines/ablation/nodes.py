@@ -13,9 +13,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from mmctr.config import deep_merge
 from mmctr.engine.batching import merge_rows
@@ -143,19 +143,31 @@ def ablation_table_markdown(table: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body]) + "\n"
 
 
-def ablation_plot(table: pd.DataFrame):
-    """Horizontal bars of valid (and test) AUC per variant, oracle as a line."""
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(table) + 1.5))
+def ablation_plot(table: pd.DataFrame) -> Figure:
+    """Horizontal bars of valid (and test) AUC per variant, valid AUC written at each bar,
+    the oracle as a line; skipped variants keep their row, marked "(skipped)"."""
+    fig = Figure(figsize=(7.5, 0.45 * len(table) + 1.5))  # no pyplot: no global state
+    ax = fig.subplots()
     y = np.arange(len(table))
-    ax.barh(y - 0.2, table["valid_auc"], height=0.4, label="valid AUC")
+    valid = table["valid_auc"].to_numpy(dtype=float)
+    ax.barh(y - 0.2, valid, height=0.4, label="valid AUC")
     if table["test_auc"].notna().any():
         ax.barh(y + 0.2, table["test_auc"], height=0.4, label="test AUC")
+    values = table[["valid_auc", "test_auc"]].to_numpy(dtype=float)
+    high = np.nanmax(values)
     if "oracle_test_auc" in table:
-        ax.axvline(table["oracle_test_auc"].iloc[0], color="k", ls="--", lw=1, label="oracle (test)")
-    ax.set_yticks(y, table["variant"])
+        oracle = float(table["oracle_test_auc"].iloc[0])
+        ax.axvline(oracle, color="k", ls="--", lw=1, label=f"oracle (test) {oracle:.4f}")
+        high = max(high, oracle)
+    low = max(0.5, np.nanmin(values) - 0.02)
+    for row, auc_value in zip(y, valid, strict=True):
+        if not np.isnan(auc_value):
+            ax.text(auc_value + 0.002, row - 0.2, f"{auc_value:.4f}", va="center", fontsize=7)
+    labels = [f"{v} (skipped)" if np.isnan(a) else v
+              for v, a in zip(table["variant"], valid, strict=True)]
+    ax.set_yticks(y, labels)
     ax.invert_yaxis()
-    low = np.nanmin(table[["valid_auc", "test_auc"]].to_numpy(dtype=float))
-    ax.set_xlim(max(0.5, low - 0.02), 1.0)
+    ax.set_xlim(low, min(1.0, high + 0.03))
     ax.set_xlabel("AUC")
     ax.set_title("Ablation: same data, seed and budget")
     ax.legend(loc="lower right", fontsize=8)
