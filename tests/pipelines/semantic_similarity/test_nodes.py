@@ -187,6 +187,33 @@ def test_split_similarity_chunked_equals_unchunked(normed, split_features):
         np.testing.assert_allclose(small[key], whole[key], atol=1e-6)
 
 
+def test_split_similarity_working_memory_is_bounded_by_chunk_size(
+    normed, split_features, monkeypatch
+):
+    """The (pairs, D) gather buffers, the only per-block allocations that grow with the
+    data, never hold more than ``chunk_size × width`` pairs, whatever the row count."""
+    from mmctr.pipelines.semantic_similarity import _kernels
+
+    capacity: list[int] = []
+    get = _kernels._PairBuffers.get
+
+    def spy(self, num_pairs):
+        out = get(self, num_pairs)
+        capacity.append(len(self._hist))
+        return out
+
+    monkeypatch.setattr(_kernels._PairBuffers, "get", spy)
+    width = split_features["item_seq"].shape[1]
+    largest = {}
+    for chunk in (2, 7, 1000):
+        capacity.clear()
+        split_similarity(split_features, normed, {**PARAMS, "chunk_size": chunk})
+        assert max(capacity) <= chunk * width
+        largest[chunk] = max(capacity)
+    assert largest[2] < largest[7] < largest[1000]
+    assert largest[1000] == int((split_features["item_seq"] != 0).sum())  # one block
+
+
 def test_split_similarity_rejects_unknown_items(normed, split_features):
     bad = {**split_features, "item_id": split_features["item_id"].copy()}
     bad["item_id"][2] = NUM_ITEMS
