@@ -166,8 +166,9 @@ class TransformerDCN(CTRModel):
 
     @staticmethod
     def _build_item_embedding(
-        config: TransformerDCNParams, vocab: Mapping[str, Any]
+        config: TransformerDCNParams, vocab: Mapping[str, Any], **extra: Any
     ) -> ItemEmbedding:
+        """The item representation; subclasses pass ``extra`` ItemEmbedding options."""
         n_item, n_tag = require_vocab(vocab, "item", "tag")
         return ItemEmbedding(
             n_item,
@@ -175,6 +176,7 @@ class TransformerDCN(CTRModel):
             config.embedding_dim,
             mm_input_dim=int(vocab.get("emb_dim", 128)),
             mm_dim=config.mm_emb_dim if config.with_mm_emb else 0,
+            **extra,
         )
 
     def history_width(self, longest: int, width: int) -> int:

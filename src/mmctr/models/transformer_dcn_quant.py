@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mmctr.models.base import require_vocab
 from mmctr.models.layers import ItemEmbedding
 from mmctr.models.transformer_dcn import TransformerDCN, TransformerDCNParams
 
@@ -74,13 +73,9 @@ class TransformerDCNQuant(TransformerDCN):
     def _build_item_embedding(
         config: TransformerDCNParams, vocab: Mapping[str, Any]
     ) -> ItemEmbedding:
-        n_item, n_tag = require_vocab(vocab, "item", "tag")
-        return ItemEmbedding(
-            n_item,
-            n_tag,
-            config.embedding_dim,
-            mm_input_dim=int(vocab.get("emb_dim", 128)),
-            mm_dim=config.mm_emb_dim if config.keep_mm_emb else 0,
+        return TransformerDCN._build_item_embedding(
+            config,
+            vocab,
             rq_layers=resolve_size("rq_layers", config.rq_layers, vocab, "rq_layers"),
             rq_codes=resolve_size("num_codes", config.num_codes, vocab, "rq_codes"),
             use_neighbors=True,
