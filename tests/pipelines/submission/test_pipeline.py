@@ -22,12 +22,7 @@ from tests.pipelines.evaluation.tiny_inputs import (
     tiny_similarity,
     tiny_split,
 )
-from tests.pipelines.submission.test_nodes import GUARDS, _bad
-
-CONF = Path(__file__).resolve().parents[3] / "conf"
-N = 7
-PARAMS = {"probability_column": "Task1", "batch_size": 4, "device": "cpu", "bf16": False,
-          "progress": False}
+from tests.pipelines.submission.test_nodes import CONF, GUARDS, PARAMS, N, _bad
 
 
 def _catalog(tmp_path: Path, inputs: dict) -> DataCatalog:
