@@ -96,8 +96,9 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
 def native_bf16(device: torch.device) -> bool:
     """Whether bf16 matmuls run in hardware here (CUDA, or a CPU with AMX/AVX512-BF16).
 
-    Elsewhere autocast still works but emulates bf16 — measured ~90x slower than
-    fp32 on an AVX2-only CPU — so the trainer warns and the ablation skips it.
+    Elsewhere autocast still works but emulates bf16 — a seed-model step took 289 s
+    against 4.1 s in fp32 on an AVX2-only CPU (benchmarks/results.md) — so the trainer
+    warns and the ablation skips it.
     """
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()

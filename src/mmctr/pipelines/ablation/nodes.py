@@ -88,7 +88,7 @@ def run_ablation(
         if cfg.bf16 and not native_bf16(resolve_device(cfg.device)):
             logger.warning("ablation: skipping %s (no native bf16 on this machine)", variant)
             rows.append({"variant": variant, "model": name,
-                         "note": "skipped: no native bf16 here (emulated, ~90x slower)"})
+                         "note": "skipped: no native bf16 on this machine (emulated: see benchmarks/results.md)"})
             continue
         artifact = fit(name, model_params, cfg, train_rows, valid_rows, sources, full_vocab)
         score_args = dict(item_sources=sources, batch_size=cfg.eval_batch_size,
