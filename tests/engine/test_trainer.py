@@ -1,10 +1,11 @@
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
 from mmctr.engine.batching import BatchAssembler, build_item_table
-from mmctr.engine.trainer import TrainConfig, predict, train_model
+from mmctr.engine.trainer import TrainConfig, make_optimizer, predict, train_model
 
 from .conftest import TinyModel
 
@@ -82,3 +83,32 @@ def test_resume_from_checkpoint_matches_uninterrupted_run(tiny_data, tmp_path):
     assert [r["valid_auc"] for r in resumed.history] == [r["valid_auc"] for r in full.history]
     for key in full.state_dict:
         assert torch.equal(full.state_dict[key], resumed.state_dict[key])
+
+
+def test_plateau_lowers_the_learning_rate_from_the_best_weights(tiny_data, caplog):
+    cfg = dataclasses.replace(CFG, learning_rate=0.5, epochs=6, patience=3,
+                              plateau_factor=0.1, plateau_restore=True)
+    with caplog.at_level("INFO", logger="mmctr.engine.trainer"):
+        _, result = _train(tiny_data, cfg)
+    rates = [float(r.getMessage().split("learning rate now ")[1].split()[0])
+             for r in caplog.records if "learning rate now" in r.getMessage()]
+    assert rates, "a plateau must have happened with lr 0.5"
+    assert rates[0] == pytest.approx(0.05) and all(
+        b == pytest.approx(a * 0.1) for a, b in zip(rates, rates[1:], strict=False))
+    # off by default: the same run without it never changes the rate
+    caplog.clear()
+    with caplog.at_level("INFO", logger="mmctr.engine.trainer"):
+        _train(tiny_data, dataclasses.replace(cfg, plateau_factor=1.0))
+    assert not any("learning rate now" in r.getMessage() for r in caplog.records)
+    assert result.best_auc == max(r["valid_auc"] for r in result.history)
+
+
+def test_embedding_tables_get_their_own_learning_rate(tiny_data):
+    model = TinyModel(tiny_data["num_items"])
+    cfg = dataclasses.replace(CFG, embedding_learning_rate=0.3)
+    optimizer = make_optimizer(model, cfg, torch.device("cpu"))
+    groups = {g["lr"]: g["params"] for g in optimizer.param_groups}
+    tables = [m.weight for m in model.modules() if isinstance(m, torch.nn.Embedding)]
+    assert tables and all(any(p is t for p in groups[0.3]) for t in tables)
+    assert all(not any(p is t for t in tables) for p in groups[CFG.learning_rate])
+    assert len(make_optimizer(model, CFG, torch.device("cpu")).param_groups) == 1

@@ -18,6 +18,7 @@ TINY_VOCAB = {
     "rq_layers": 3,
     "rq_codes": 8,
     "num_neighbors": 4,
+    "row_stats": 6,
 }
 
 #: small dims so every variant builds and trains in milliseconds
@@ -93,6 +94,8 @@ def make_batch(
             real, torch.rand(batch_size, width, generator=g) * 2 - 1, 0.0
         ),
         "sim_stats": torch.rand(batch_size, 4, generator=g),
+        "row_stats": torch.randn(batch_size, vocab.get("row_stats", 6), generator=g) * 3,
+        "user_id": torch.randint(1, 10**9, (batch_size,), generator=g),
         "label": torch.randint(0, 2, (batch_size,), generator=g).float(),
     }
     for column, values in table.items():

@@ -3,6 +3,7 @@ per variant, build/load round trip."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -30,6 +31,12 @@ VARIANTS = {
     "quant_replace": ("transformer_dcn_quant", {"keep_mm_emb": False}),
     "din": ("din", {}),
     "max_len": ("transformer_dcn", {"max_len": 5, "similarity_input": True}),
+    "dense_input": ("transformer_dcn", {"similarity_input": True, "dense_input": True}),
+    "dense_head": ("transformer_dcn", {"dense_input": True, "dense_head_units": [4]}),
+    "tag_overlap": ("transformer_dcn", {"tag_overlap_input": True, "max_len": 5}),
+    "rare_ids": ("transformer_dcn", {"min_item_count": 2}),
+    "bias_terms": ("transformer_dcn", {"bias_terms": True, "user_buckets": 7}),
+    "quant_dense": ("transformer_dcn_quant", {"similarity_input": True, "dense_input": True}),
 }
 
 
@@ -219,3 +226,60 @@ def test_bf16_autocast_step_is_finite(variant):
     )
     loss.backward()
     assert torch.isfinite(loss) and logits.shape == (8,)
+
+
+def test_new_inputs_declare_what_they_read():
+    dense = tiny("transformer_dcn", {"similarity_input": True, "dense_input": True})
+    assert dense.row_features == ("seq_sim", "sim_stats", "row_stats")
+    assert dense.dense_norm.num_features == 4 + TINY_VOCAB["row_stats"]
+    both = tiny("transformer_dcn", {"similarity_input": True, "tag_overlap_input": True})
+    assert both.transformer.d_model == 2 * both.item_embedding.output_dim + 2
+    assert "user_id" in tiny("transformer_dcn", {"bias_terms": True}).row_features
+    with pytest.raises(ValueError, match="row_stats"):
+        build_model("transformer_dcn", {**TINY_TRANSFORMER, "dense_input": True},
+                    {k: v for k, v in TINY_VOCAB.items() if k != "row_stats"})
+
+
+def test_tag_overlap_channel_is_the_share_of_target_tags():
+    model = tiny("transformer_dcn", {"tag_overlap_input": True})
+    batch = make_batch(batch_size=3, width=4)
+    batch["item_tags"] = torch.tensor([[0, 0, 0, 1, 2], [0, 0, 0, 0, 3], [0] * 5])
+    batch["seq_tags"] = torch.zeros(3, 4, 5, dtype=torch.long)
+    batch["seq_tags"][0, -1] = torch.tensor([0, 0, 0, 2, 9])  # carries tag 2 of {1, 2}
+    batch["seq_tags"][0, -2] = torch.tensor([0, 0, 1, 2, 7])  # carries both
+    batch["seq_tags"][1, -1] = torch.tensor([0, 0, 0, 0, 4])  # none
+    extra = model._token_extra(batch)  # (B, T, 1)
+    assert extra.shape == (3, 4, 1)
+    assert extra[0, -1, 0] == 0.5 and extra[0, -2, 0] == 1.0 and extra[0, 0, 0] == 0
+    assert not extra[1].any() and not extra[2].any()  # no overlap / no target tags
+
+
+def test_rare_items_fall_back_on_content_and_the_map_is_saved():
+    model = tiny("transformer_dcn", {"min_item_count": 3})
+    n = TINY_VOCAB["item"]
+    train = {"item_id": np.array([5, 5, 5, 6, 6]),  # item 5: 3 times, item 6: 2 + 1
+             "item_seq": np.array([[0, 6], [0, 7], [0, 0], [0, 0], [0, 0]])}
+    model.prepare(train)
+    rows = model.item_embedding.id_rows(torch.arange(n))
+    assert rows[5] == 5 and rows[6] == 6 and rows[7] == 0 and rows[1] == 0
+    emb = model.item_embedding.item
+    with torch.no_grad():
+        emb.weight[1:].normal_()  # row 0 (padding) stays zero, as training keeps it
+    out = model.item_embedding(torch.tensor([7, 1]), torch.zeros(2, 5, dtype=torch.long),
+                               torch.zeros(2, TINY_VOCAB["emb_dim"]))
+    assert not out[:, : emb.embedding_dim].any()  # no id part for rare items
+    artifact = {"model_name": "transformer_dcn", "model_params": {**TINY_TRANSFORMER,
+                "min_item_count": 3}, "vocab": TINY_VOCAB, "state_dict": model.state_dict()}
+    loaded = load_model(artifact)
+    assert torch.equal(loaded.item_embedding.id_map, model.item_embedding.id_map)
+
+
+def test_bias_terms_start_at_zero_and_hash_users():
+    model = tiny("transformer_dcn", {"bias_terms": True, "user_buckets": 7})
+    assert not model.item_bias.weight.any() and not model.user_bias.weight.any()
+    batch = make_batch(batch_size=4, width=6)
+    base = model.eval()(batch)
+    with torch.no_grad():
+        model.user_bias.weight[int(batch["user_id"][0]) % 7] = 1.0
+    shifted = model(batch)
+    assert float(shifted[0]) == pytest.approx(float(base[0]) + 1.0, abs=1e-5)

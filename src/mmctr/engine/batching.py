@@ -34,7 +34,11 @@ ITEM_COLUMNS: dict[str, tuple[str, str]] = {
     "nbrs": ("item_semantics", "neighbors"),
 }
 # per-row arrays from the similarity stage -> batch key
-ROW_COLUMNS: dict[str, str] = {"seq_sim": "hist_sim", "sim_stats": "sim_stats"}
+ROW_COLUMNS: dict[str, str] = {
+    "seq_sim": "hist_sim",
+    "sim_stats": "sim_stats",
+    "row_stats": "row_stats",
+}
 
 
 def build_item_table(
@@ -87,7 +91,7 @@ class BatchAssembler:
         device: target device; CPU tensors are pinned and copied non-blocking on CUDA.
     """
 
-    _ROW_KEYS = ("item_id", "likes_level", "views_level")
+    _ROW_KEYS = ("item_id", "likes_level", "views_level")  # + ``row_features`` (user_id ...)
 
     def __init__(
         self,
@@ -141,7 +145,7 @@ class BatchAssembler:
             if self._pin:
                 value = value.pin_memory()
             value = value.to(self.device, non_blocking=True)
-            if key in ("seq_sim", "sim_stats", "label"):
+            if key in ("seq_sim", "sim_stats", "row_stats", "label"):
                 batch[key] = value.float()
             else:
                 batch[key] = value.long()

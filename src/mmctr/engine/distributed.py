@@ -68,6 +68,20 @@ def broadcast_flag(flag: bool, device: torch.device) -> bool:
     return bool(tensor.item())
 
 
+def broadcast_state(model: nn.Module, optimizer: torch.optim.Optimizer,
+                    device: torch.device) -> None:
+    """Rank 0's weights and learning rates on every rank (after a plateau step that only
+    rank 0, where validation ran, decided)."""
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            dist.broadcast(tensor, src=0)
+    lrs = torch.tensor([g["lr"] for g in optimizer.param_groups], dtype=torch.float64,
+                       device=device if device.type == "cuda" else "cpu")
+    dist.broadcast(lrs, src=0)
+    for group, lr in zip(optimizer.param_groups, lrs.tolist(), strict=True):
+        group["lr"] = lr
+
+
 def mean_across_ranks(value: float, device: torch.device) -> float:
     tensor = torch.tensor([value], dtype=torch.float64,
                           device=device if device.type == "cuda" else "cpu")

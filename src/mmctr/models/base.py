@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -38,6 +39,11 @@ class CTRModel(nn.Module):
     config_class: ClassVar[type]
     item_features: tuple[str, ...] = ("tags", "emb")
     row_features: tuple[str, ...] = ()
+
+    def prepare(self, train_rows: Mapping[str, np.ndarray]) -> None:
+        """Set data-dependent state from the train split once, before training (e.g. which
+        item ids are frequent enough for an own embedding). Kept in buffers, so a saved
+        model scores exactly as trained. Default: nothing."""
 
     def history_width(self, longest: int, width: int) -> int:
         """History columns a batch may be cut to without changing any logit.

@@ -9,10 +9,12 @@ head MLP 64 → 32 → 1 logit. 267,898,881 trainable parameters with MicroLens 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -24,6 +26,8 @@ from mmctr.models.layers import (
     MLPBlock,
     TargetHistoryTransformer,
 )
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "CROSS_NETS",
@@ -68,8 +72,15 @@ class TransformerDCNParams:
         False  # True: the released code's inverted padding mask (SPEC §3 defect)
     )
     similarity_input: bool = (
-        False  # SPEC §5: seq_sim as a token channel + sim_stats to DCN
+        False  # seq_sim as a token channel + sim_stats to DCN
     )
+    tag_overlap_input: bool = False  # share of the target's tags per history item: a token channel
+    dense_input: bool = False  # row_stats (history/popularity/tag statistics), batch-normed, to DCN
+    dense_head_units: tuple[int, ...] | None = None  # with dense_input: a small MLP of the dense
+    # features alone whose logit is added (wide & deep): learns fast on small data
+    bias_terms: bool = False  # + learned scalar biases of the target item and of the user
+    user_buckets: int = 1 << 20  # user ids hashed (modulo) into this many bias rows
+    min_item_count: int = 0  # ids seen < this often in train share the zero id row (content only)
     use_transformer: bool = True  # ablation "without the Transformer" when False
     use_dcn: bool = True  # ablation "without DCNv2" (no cross net, DNN kept) when False
     cross_net: str = (
@@ -121,10 +132,17 @@ class TransformerDCN(CTRModel):
         self.item_embedding = self._build_item_embedding(config, vocab)
         self.item_features = self.item_embedding.item_features
         sim = c.similarity_input
+        rows: list[str] = []
         if sim:  # seq_sim feeds the tokens, sim_stats the DCN input
-            self.row_features = (
-                ("seq_sim", "sim_stats") if c.use_transformer else ("sim_stats",)
-            )
+            rows += ["seq_sim", "sim_stats"] if c.use_transformer else ["sim_stats"]
+        dense_dim = 4 * sim
+        if c.dense_input:
+            rows.append("row_stats")
+            dense_dim += require_vocab(vocab, "row_stats")[0]
+        self.row_features = tuple(rows)
+        # dense inputs differ in scale (counts, logs, cosines): normalised by batch norm
+        self.dense_norm = nn.BatchNorm1d(dense_dim) if c.dense_input else None
+        token_extra = int(sim) + int(c.tag_overlap_input)
         self.likes = nn.Embedding(n_likes, c.embedding_dim, padding_idx=0)
         self.views = nn.Embedding(n_views, c.embedding_dim, padding_idx=0)
         item_dim = self.item_embedding.output_dim
@@ -139,9 +157,9 @@ class TransformerDCN(CTRModel):
                 c.first_k_cols,
                 c.concat_max_pool,
                 c.seed_mask,
-                extra_dim=int(sim),  # the raw similarity: d_model = 2 * item_dim + 1
+                extra_dim=token_extra,  # raw per-token scalars: d_model = 2 * item_dim + extra
             )
-        dcn_in = 2 * c.embedding_dim + item_dim + 4 * sim
+        dcn_in = 2 * c.embedding_dim + item_dim + dense_dim
         dcn_in += self.transformer.output_dim if self.transformer is not None else 0
         self.crossnet = None
         if c.use_dcn and c.cross_net == "full":
@@ -161,8 +179,21 @@ class TransformerDCN(CTRModel):
         self.head = MLPBlock(
             head_in, c.mlp_hidden_units, 0.0, c.hidden_activations, output_dim=1
         )
+        self.item_bias = self.user_bias = None
+        if c.bias_terms:  # first-order terms (as LR / FM): per-item and per-user offsets
+            self.item_bias = nn.Embedding(self.item_embedding.item.num_embeddings, 1, padding_idx=0)
+            self.user_bias = nn.Embedding(c.user_buckets, 1)
+            self.row_features = (*self.row_features, "user_id")
+        self.dense_head = None
+        if c.dense_input and c.dense_head_units is not None:
+            self.dense_head = MLPBlock(
+                dense_dim, c.dense_head_units, 0.0, c.hidden_activations, output_dim=1
+            )
         self.dcn_input_dim = dcn_in
         self.reset_parameters()
+        for bias in (self.item_bias, self.user_bias):
+            if bias is not None:
+                nn.init.zeros_(bias.weight)
 
     @staticmethod
     def _build_item_embedding(
@@ -176,8 +207,26 @@ class TransformerDCN(CTRModel):
             config.embedding_dim,
             mm_input_dim=int(vocab.get("emb_dim", 128)),
             mm_dim=config.mm_emb_dim if config.with_mm_emb else 0,
+            id_buckets=config.min_item_count > 0,
             **extra,
         )
+
+    def prepare(self, train_rows: Mapping[str, np.ndarray]) -> None:
+        """With ``min_item_count``: items seen (as target or in a history) fewer times in
+        the train split than that keep no id embedding of their own."""
+        if self.config.min_item_count <= 0:
+            return
+        n = self.item_embedding.item.num_embeddings
+        counts = np.bincount(np.asarray(train_rows["item_id"]), minlength=n)
+        seq = np.asarray(train_rows["item_seq"])
+        for start in range(0, len(seq), 1 << 18):
+            block = seq[start : start + (1 << 18)]
+            counts += np.bincount(block[block != 0], minlength=n)
+        kept = self.item_embedding.keep_frequent_ids(
+            torch.as_tensor(counts[:n]), self.config.min_item_count
+        )
+        logger.info("item ids with an own embedding (seen ≥ %d times in train): %d of %d",
+                    self.config.min_item_count, kept, n - 1)
 
     def history_width(self, longest: int, width: int) -> int:
         """Exact cut width (see :class:`CTRModel`).
@@ -195,6 +244,25 @@ class TransformerDCN(CTRModel):
             return min(width, max(longest + 1, c.first_k_cols))
         return min(width, max(longest, c.first_k_cols, 1))
 
+    def _token_extra(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """Raw per-token channels: the target-history cosine, the share of the target's tags
+        each history item carries. (B, T, extra) or None."""
+        c, last = self.config, self.config.max_len
+        start = -last if last else 0
+        extra = []
+        if c.similarity_input:
+            extra.append(batch["seq_sim"][:, start:])  # (B, T)
+        if c.tag_overlap_input:
+            target_tags = batch["item_tags"]  # (B, K)
+            seq_tags = batch["seq_tags"][:, start:]  # (B, T, K)
+            hit = (target_tags[:, None, :, None] == seq_tags[:, :, None, :]).any(-1)
+            hit &= target_tags[:, None, :] > 0  # (B, T, K)
+            n_tags = (target_tags > 0).sum(-1, keepdim=True).clamp_min(1)  # (B, 1)
+            extra.append(hit.sum(-1) / n_tags)  # (B, T)
+        if not extra:
+            return None
+        return torch.stack(extra, dim=-1).float()  # (B, T, extra)
+
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Args: batch (ARCHITECTURE.md §4). Returns: logits (B,)."""
         target = self.item_embedding.target(batch)  # (B, I)
@@ -206,17 +274,23 @@ class TransformerDCN(CTRModel):
         if self.transformer is not None:
             last = self.config.max_len
             history = self.item_embedding.history(batch, last=last)  # (B, T, I)
-            extra = (
-                batch["seq_sim"][:, -last if last else 0 :].unsqueeze(-1)
-                if self.config.similarity_input
-                else None
-            )
             seq = batch["item_seq"] if last is None else batch["item_seq"][:, -last:]
-            parts.append(self.transformer(history, target, seq, extra))
+            parts.append(self.transformer(history, target, seq, self._token_extra(batch)))
+        dense = []
         if self.config.similarity_input:
-            parts.append(batch["sim_stats"].to(target.dtype))  # (B, 4)
+            dense.append(batch["sim_stats"])  # (B, 4)
+        if self.dense_norm is not None:
+            dense.append(batch["row_stats"])  # (B, R)
+            dense = [self.dense_norm(torch.cat(dense, dim=-1).float())]
+        parts += [d.to(target.dtype) for d in dense]
+        wide = self.dense_head(dense[0].to(target.dtype)) if self.dense_head is not None else 0
         x = torch.cat(parts, dim=-1)  # (B, dcn_input_dim)
         deep = self.dnn(x)  # (B, 256)
         if self.crossnet is not None:
             deep = torch.cat([self.crossnet(x), deep], dim=-1)
-        return self.head(deep).squeeze(-1)  # (B,)
+        logit = (self.head(deep) + wide).squeeze(-1)  # (B,)
+        if self.item_bias is not None:
+            item_rows = self.item_embedding.id_rows(batch["item_id"])
+            users = batch["user_id"] % self.config.user_buckets
+            logit = logit + (self.item_bias(item_rows) + self.user_bias(users)).squeeze(-1)
+        return logit

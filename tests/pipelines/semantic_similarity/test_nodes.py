@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from mmctr.pipelines.semantic_similarity._kernels import ROW_STATS
 from mmctr.pipelines.semantic_similarity.nodes import (
     SemanticSimilarityConfig,
     assemble_item_semantics,
+    item_popularity,
     normalise_embeddings,
     residual_quantization,
     split_similarity,
@@ -247,3 +249,71 @@ def test_split_similarity_without_history(normed):
     out = split_similarity(features, normed, PARAMS)
     assert out["hist_sim"].shape == (9, 4) and not np.any(out["hist_sim"])
     assert out["sim_stats"].shape == (9, 4) and not np.any(out["sim_stats"])
+
+
+def _row_stats_by_hand(seq, target, normed, tags, sim, popularity):
+    """ROW_STATS of one row, computed item by item."""
+    real = [(col, int(i)) for col, i in enumerate(seq) if i != 0]
+    width = len(seq)
+    t = normed[target]
+    target_tags = [int(x) for x in tags[target] if x]  # slots (a tag may repeat)
+
+    def cos_mean(items):
+        total = sum((normed[i] for _, i in items), np.zeros_like(t))
+        norm = np.linalg.norm(total)
+        return float(t @ total / norm) if norm > 0 else 0.0
+
+    def window(values, k):
+        keep = [v for (col, _), v in zip(real, values, strict=True) if col >= width - k]
+        return float(np.mean(keep)) if keep else 0.0
+
+    sims = [float(sim[col]) for col, _ in real]
+    def share(items):
+        carried = {int(x) for _, i in items for x in tags[i] if x}
+        return sum(x in carried for x in target_tags) / max(len(target_tags), 1)
+
+    shares = [share([(c, i)]) for c, i in real]
+    newest3 = [(c, i) for c, i in real if c >= width - 3]
+    return [
+        np.log1p(len(real)),
+        np.log1p(popularity["target_count"][target]),
+        np.log1p(popularity["history_count"][target]),
+        cos_mean(real),
+        cos_mean(newest3),
+        window(sims, 3),
+        window(sims, 10),
+        float(np.std(sims)) if sims else 0.0,
+        share(real),
+        float(np.mean(shares)) if shares else 0.0,
+        window(shares, 3),
+        len(target_tags),
+    ]
+
+
+def test_row_stats_match_direct_computation(item_features, normed, split_features):
+    popularity = item_popularity(split_features, {"item": NUM_ITEMS})
+    out = split_similarity(split_features, normed, PARAMS, item_features, popularity)
+    stats = out["row_stats"]
+    assert stats.dtype == np.float32 and stats.shape == (len(stats), len(ROW_STATS))
+    seq, target = split_features["item_seq"], split_features["item_id"]
+    for r in range(len(seq)):
+        expected = _row_stats_by_hand(seq[r], target[r], normed, item_features["item_tags"],
+                                      out["hist_sim"][r], popularity)
+        np.testing.assert_allclose(stats[r], expected, atol=1e-5, err_msg=f"row {r}")
+    # chunking (7 rows per block here) changes nothing
+    whole = split_similarity(split_features, normed, {**PARAMS, "chunk_size": 1000},
+                             item_features, popularity)
+    np.testing.assert_allclose(whole["row_stats"], stats, atol=1e-6)
+
+
+def test_item_popularity_counts_train_targets_and_histories(split_features):
+    pop = item_popularity(split_features, {"item": NUM_ITEMS})
+    seq, target = split_features["item_seq"], split_features["item_id"]
+    for item in (1, 7, 20):
+        assert pop["target_count"][item] == (target == item).sum()
+        assert pop["history_count"][item] == (seq == item).sum()
+    assert pop["target_count"][0] == pop["history_count"][0] == 0
+
+
+def test_split_similarity_without_item_table_has_no_row_stats(normed, split_features):
+    assert "row_stats" not in split_similarity(split_features, normed, PARAMS)

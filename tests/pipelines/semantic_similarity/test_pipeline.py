@@ -11,6 +11,7 @@ from kedro.runner import SequentialRunner
 from matplotlib.figure import Figure
 
 from mmctr.pipelines.semantic_similarity import create_pipeline
+from mmctr.pipelines.semantic_similarity._kernels import ROW_STATS
 
 CONF = Path(__file__).resolve().parents[3] / "conf"
 
@@ -53,6 +54,7 @@ def test_pipeline_slice_outputs():
     inputs = {
         "item_features": {"item_emb": emb, "item_tags": tags},
         "params:semantic_similarity": _params(),
+        "vocab": {"item": items},
         **{f"{s}_features": _split(rng, n, width, items) for s, n in rows.items()},
     }
     outputs = [
@@ -60,6 +62,7 @@ def test_pipeline_slice_outputs():
         "rq_codebooks",
         "rq_report",
         "rq_reconstruction_plot",
+        "item_popularity",
         *(f"{s}_similarity" for s in rows),
     ]
     catalog = DataCatalog(
@@ -70,7 +73,7 @@ def test_pipeline_slice_outputs():
     )
     pipeline = create_pipeline()
     assert all(n.name.endswith("_node") for n in pipeline.nodes)
-    assert set(pipeline.outputs()) == set(outputs)
+    assert set(pipeline.outputs()) == set(outputs) - {"item_popularity"}  # consumed inside
 
     SequentialRunner().run(pipeline, catalog)
 
@@ -92,11 +95,18 @@ def test_pipeline_slice_outputs():
     report = catalog["rq_report"].load()
     assert len(report["layers"]) == layers + 1
     assert isinstance(catalog["rq_reconstruction_plot"].load(), Figure)
+    popularity = catalog["item_popularity"].load()
+    train_ids = inputs["train_features"]["item_id"]
+    np.testing.assert_array_equal(
+        popularity["target_count"], np.bincount(train_ids, minlength=items)
+    )
     for split, n in rows.items():
         out = catalog[f"{split}_similarity"].load()
         assert (
             out["hist_sim"].shape == (n, width) and out["hist_sim"].dtype == np.float32
         )
         assert out["sim_stats"].shape == (n, 4) and out["sim_stats"].dtype == np.float32
+        assert out["row_stats"].shape == (n, len(ROW_STATS))
+        assert np.isfinite(out["row_stats"]).all()
         seq = inputs[f"{split}_features"]["item_seq"]
         assert not np.any(out["hist_sim"][seq == 0])

@@ -51,6 +51,9 @@ class ItemEmbedding(nn.Module):
         rq_layers: number of RQ code layers ``L`` (0 = no codes).
         rq_codes: codebook size ``C`` (codes are ``1..C``).
         use_neighbors: add the mean neighbour-id embedding.
+        id_buckets: keep an ``id_map`` buffer (V,) through which item ids reach the id
+            table; :meth:`keep_frequent_ids` maps rare ids to 0 (the zero padding row), so
+            a rare or cold item is represented by its content alone.
 
     Batch keys read (ARCHITECTURE.md §4): target ``item_id``, ``item_tags``, ``item_emb``,
     ``item_codes``, ``item_nbrs``; history ``item_seq``, ``seq_tags``, ``seq_emb``,
@@ -67,9 +70,12 @@ class ItemEmbedding(nn.Module):
         rq_layers: int = 0,
         rq_codes: int = 0,
         use_neighbors: bool = False,
+        id_buckets: bool = False,
     ) -> None:
         super().__init__()
         self.item = nn.Embedding(num_items, embedding_dim, padding_idx=0)
+        # saved with the weights, so scoring sees the same map; None: ids used as they are
+        self.register_buffer("id_map", torch.arange(num_items) if id_buckets else None)
         self.tag = nn.Embedding(num_tags, embedding_dim, padding_idx=0)
         self.mm_proj = (
             nn.Linear(mm_input_dim, mm_dim, bias=False) if mm_dim > 0 else None
@@ -96,6 +102,29 @@ class ItemEmbedding(nn.Module):
         #: item-table columns this layer reads (``model.item_features``)
         self.item_features: tuple[str, ...] = tuple(features)
 
+    @torch.no_grad()
+    def keep_frequent_ids(self, counts: torch.Tensor, min_count: int) -> int:
+        """Give an own id embedding only to items seen at least ``min_count`` times.
+
+        Args:
+            counts: (V,) occurrences of each item in the train split.
+            min_count: the threshold.
+
+        Returns:
+            The number of items that keep their id embedding.
+        """
+        if self.id_map is None:
+            raise ValueError("ItemEmbedding built without id_buckets")
+        ids = torch.arange(len(self.id_map), device=self.id_map.device)
+        keep = counts.to(self.id_map.device) >= min_count
+        keep[0] = False
+        self.id_map.copy_(torch.where(keep, ids, 0))
+        return int(keep.sum())
+
+    def id_rows(self, ids: torch.Tensor) -> torch.Tensor:
+        """Rows of the id table for item ``ids`` (rare ids -> 0 under ``id_buckets``)."""
+        return ids if self.id_map is None else self.id_map[ids]
+
     def forward(
         self,
         ids: torch.Tensor,
@@ -116,14 +145,14 @@ class ItemEmbedding(nn.Module):
         Returns:
             (..., output_dim)
         """
-        parts = [self.item(ids), masked_mean_embedding(self.tag, tags)]
+        parts = [self.item(self.id_rows(ids)), masked_mean_embedding(self.tag, tags)]
         if self.mm_proj is not None:
             parts.append(self.mm_proj(emb))
         if self.code is not None:
             shifted = torch.where(codes > 0, codes + self.code_offsets, 0)
             parts.append(self.code(shifted).mean(-2))  # padding item: all rows 0
         if self.use_neighbors:
-            parts.append(masked_mean_embedding(self.item, nbrs))
+            parts.append(masked_mean_embedding(self.item, self.id_rows(nbrs)))
         return torch.cat(parts, dim=-1)
 
     def _encode(

@@ -17,7 +17,30 @@ import torch
 from sklearn.cluster import KMeans
 from tqdm.auto import tqdm
 
-__all__ = ["history_similarity", "l2_normalise", "residual_quantize", "topk_cosine"]
+__all__ = [
+    "ROW_STATS",
+    "history_similarity",
+    "l2_normalise",
+    "residual_quantize",
+    "row_statistics",
+    "topk_cosine",
+]
+
+#: columns of ``row_stats`` (:func:`row_statistics`), in order
+ROW_STATS = (
+    "log_history_length",  # log1p(number of real history items)
+    "log_target_count",  # log1p(times the target item is a train target)
+    "log_history_count",  # log1p(times the target item is in a train history)
+    "cos_history_mean",  # cosine(target, mean history embedding)
+    "cos_newest3_mean",  # cosine(target, mean embedding of the newest 3 items)
+    "sim_mean_newest3",  # mean target-history cosine over the newest 3 items
+    "sim_mean_newest10",  # ... over the newest 10
+    "sim_std",  # standard deviation of the target-history cosines
+    "tag_cover",  # share of the target's tags found anywhere in the history
+    "tag_overlap_mean",  # mean over history items of the share of target tags they carry
+    "tag_overlap_newest3",  # ... over the newest 3 items
+    "target_tag_count",  # number of tags of the target
+)
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +242,98 @@ def history_similarity(
         hist_out[start:stop].copy_(sim)
         stats_out[start:stop].copy_(stats)
     return hist_sim, sim_stats
+
+
+def row_statistics(
+    item_seq: np.ndarray,
+    item_id: np.ndarray,
+    emb: np.ndarray,
+    tags: np.ndarray,
+    hist_sim: np.ndarray,
+    popularity: np.ndarray,
+    chunk: int,
+    device: torch.device,
+) -> np.ndarray:
+    """Per-row summary features of the target against the history (:data:`ROW_STATS`).
+
+    Cheap, model-free statistics: history length, the target's train popularity, cosine of
+    the target to the mean (and newest-3 mean) history embedding, windowed means and the
+    spread of the target-history cosines, and tag overlap. The neural models read them as
+    dense inputs (``dense_input``); the tree baseline reads them as its features.
+
+    Args:
+        item_seq: int (N, T) history, left-padded with 0, newest last.
+        item_id: int (N,) target items.
+        emb: L2-normalised float32 (V, D); row 0 is padding.
+        tags: int (V, K) tag ids per item, 0 = padding.
+        hist_sim: float32 (N, T) target-history cosines (0 at padding), from
+            :func:`history_similarity`.
+        popularity: float (V, 2) train counts per item: as a target, inside histories.
+        chunk: rows per block (extra memory ≤ ``chunk × T × (D + 4 K) × 4`` bytes).
+        device: where the gathers run.
+
+    Returns:
+        float32 (N, len(ROW_STATS)); history statistics are 0 for an empty history.
+    """
+    num_rows, width = item_seq.shape
+    table = _tensor(emb.astype(np.float32, copy=False)).to(device)  # (V, D)
+    tag_table = _tensor(np.asarray(tags, dtype=np.int64)).to(device)  # (V, K)
+    pop = torch.log1p(_tensor(np.asarray(popularity, dtype=np.float32))).to(device)  # (V, 2)
+    out = np.zeros((num_rows, len(ROW_STATS)), dtype=np.float32)
+    out_t = torch.from_numpy(out)
+    position = torch.arange(width, device=device)
+    for start in tqdm(range(0, num_rows, chunk), desc="row statistics", unit="chunk",
+                      disable=None):
+        stop = min(start + chunk, num_rows)
+        seq = _tensor(item_seq[start:stop]).to(device).long()  # (c, T)
+        target = _tensor(item_id[start:stop]).to(device).long()  # (c,)
+        sim = _tensor(hist_sim[start:stop]).to(device).float()  # (c, T)
+        c = len(seq)
+        mask = seq != 0  # (c, T)
+        count = mask.sum(1).float()  # (c,)
+        rows, cols = mask.nonzero(as_tuple=True)  # (P,) row by row, left to right
+        ids = seq[rows, cols]
+        newest3 = cols >= width - 3  # (P,)
+        hist = table.index_select(0, ids)  # (P, D)
+        tgt = table.index_select(0, target)  # (c, D)
+
+        def cos_to(sel: torch.Tensor) -> torch.Tensor:
+            total = torch.zeros_like(tgt).index_add_(0, rows[sel], hist[sel])  # (c, D)
+            return (tgt * total).sum(1) / total.norm(dim=1).clamp_min(1e-12)
+
+        def windowed_mean(values: torch.Tensor, k: int) -> torch.Tensor:
+            keep = mask & (position >= width - k)  # (c, T)
+            return (values * keep).sum(1) / keep.sum(1).clamp_min(1)
+
+        everything = torch.ones_like(rows, dtype=torch.bool)
+        mean_sim = (sim * mask).sum(1) / count.clamp_min(1)
+        var = (((sim - mean_sim[:, None]) * mask) ** 2).sum(1) / count.clamp_min(1)
+        target_tags = tag_table.index_select(0, target)  # (c, K)
+        n_tags = (target_tags > 0).sum(1).float()  # (c,)
+        pair_tags = target_tags.index_select(0, rows)  # (P, K) the target's, per pair
+        hit = (pair_tags[:, :, None] == tag_table.index_select(0, ids)[:, None, :]).any(2)
+        hit &= pair_tags > 0  # (P, K): target tag k is among this history item's tags
+        share = hit.sum(1).float() / n_tags.index_select(0, rows).clamp_min(1)  # (P,)
+        cover = torch.zeros_like(target_tags, dtype=torch.float32).scatter_reduce_(
+            0, rows[:, None].expand_as(hit), hit.float(), "amax")  # (c, K)
+        per_pos = torch.zeros((c, width), device=device)
+        per_pos[rows, cols] = share
+        stats = torch.stack([
+            torch.log1p(count),
+            pop[target, 0],
+            pop[target, 1],
+            cos_to(everything),
+            cos_to(newest3),
+            windowed_mean(sim, 3),
+            windowed_mean(sim, 10),
+            var.sqrt(),
+            cover.sum(1) / n_tags.clamp_min(1),
+            per_pos.sum(1) / count.clamp_min(1),
+            windowed_mean(per_pos, 3),
+            n_tags,
+        ], dim=1)  # (c, len(ROW_STATS))
+        out_t[start:stop].copy_(stats)
+    return out
 
 
 def _tensor(array: np.ndarray) -> torch.Tensor:

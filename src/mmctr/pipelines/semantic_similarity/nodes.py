@@ -21,6 +21,7 @@ from mmctr.pipelines.semantic_similarity._kernels import (
     history_similarity,
     l2_normalise,
     residual_quantize,
+    row_statistics,
     topk_cosine,
 )
 
@@ -29,6 +30,7 @@ __all__ = [
     "assemble_item_semantics",
     "normalise_embeddings",
     "residual_quantization",
+    "item_popularity",
     "split_similarity",
     "top_k_neighbours",
 ]
@@ -206,8 +208,41 @@ def _reconstruction_figure(mse: np.ndarray, relative: np.ndarray, codes: int) ->
     return fig
 
 
+def item_popularity(
+    train_features: dict[str, np.ndarray], vocab: dict[str, int]
+) -> dict[str, np.ndarray]:
+    """How often each item occurs in the train split: as the target, inside histories.
+
+    Computed on train only (no label is read), so valid and test rows see the same
+    counts a deployed model would.
+
+    Args:
+        train_features: the train split's arrays (``item_id``, ``item_seq``).
+        vocab: vocabulary sizes (``item``).
+
+    Returns:
+        ``{"target_count", "history_count"}``: float32 (V,) each; row 0 (padding) is 0.
+    """
+    num_items = int(vocab["item"])
+    target = np.bincount(np.asarray(train_features["item_id"]), minlength=num_items)
+    seq = np.asarray(train_features["item_seq"])
+    history = np.zeros(num_items, dtype=np.int64)
+    for start in range(0, len(seq), 1 << 18):  # bounded temporary memory
+        block = seq[start : start + (1 << 18)]
+        history += np.bincount(block[block != 0], minlength=num_items)
+    target[0] = history[0] = 0
+    return {
+        "target_count": target.astype(np.float32),
+        "history_count": history.astype(np.float32),
+    }
+
+
 def split_similarity(
-    features: dict[str, np.ndarray], item_emb: np.ndarray, params: dict[str, Any]
+    features: dict[str, np.ndarray],
+    item_emb: np.ndarray,
+    params: dict[str, Any],
+    item_features: dict[str, np.ndarray] | None = None,
+    popularity: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Cosine similarity of each row's target to its history items, and summary statistics.
 
@@ -216,11 +251,15 @@ def split_similarity(
             last; ``item_id`` int32 (N,).
         item_emb: normalised float32 (V, D).
         params: ``params:semantic_similarity``.
+        item_features: the item table (``item_tags``); with ``popularity``, adds
+            ``row_stats``.
+        popularity: train counts per item, from :func:`item_popularity`.
 
     Returns:
         ``{"hist_sim": float32 (N, T), "sim_stats": float32 (N, 4)}``; ``hist_sim`` is 0 at
         padding; ``sim_stats`` = [max, mean, newest, count above threshold] over the real
-        history items, all 0 for an empty history.
+        history items, all 0 for an empty history. With the item table and popularity,
+        also ``row_stats`` float32 (N, len(ROW_STATS)) (:func:`row_statistics`).
     """
     cfg = _config(params)
     hist_sim, sim_stats = history_similarity(
@@ -238,7 +277,19 @@ def split_similarity(
         cfg.threshold,
         float(sim_stats[:, 3].mean()) if len(sim_stats) else 0.0,
     )
-    return {"hist_sim": hist_sim, "sim_stats": sim_stats}
+    out = {"hist_sim": hist_sim, "sim_stats": sim_stats}
+    if item_features is not None and popularity is not None:
+        out["row_stats"] = row_statistics(
+            features["item_seq"],
+            features["item_id"],
+            item_emb,
+            item_features["item_tags"],
+            hist_sim,
+            np.stack([popularity["target_count"], popularity["history_count"]], axis=1),
+            cfg.chunk_size,
+            cfg.torch_device,
+        )
+    return out
 
 
 def assemble_item_semantics(

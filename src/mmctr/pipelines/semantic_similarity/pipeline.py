@@ -6,6 +6,7 @@ from kedro.pipeline import Node, Pipeline
 
 from mmctr.pipelines.semantic_similarity.nodes import (
     assemble_item_semantics,
+    item_popularity,
     normalise_embeddings,
     residual_quantization,
     split_similarity,
@@ -48,6 +49,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="item_semantics",
                 name="assemble_item_semantics_node",
             ),
+            Node(
+                func=item_popularity,
+                inputs=["train_features", "vocab"],
+                outputs="item_popularity",
+                name="item_popularity_node",
+            ),
             *(
                 Node(
                     func=split_similarity,
@@ -55,6 +62,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                         f"{split}_features",
                         "item_emb_normalised",
                         "params:semantic_similarity",
+                        "item_features",
+                        "item_popularity",
                     ],
                     outputs=f"{split}_similarity",
                     name=f"{split}_similarity_node",

@@ -47,10 +47,15 @@ def resolve_training(params: Mapping[str, Any]) -> tuple[str, dict[str, Any], Tr
 
 
 def model_vocab(
-    vocab: Mapping[str, int], item_semantics: Mapping[str, np.ndarray] | None
+    vocab: Mapping[str, int],
+    item_semantics: Mapping[str, np.ndarray] | None,
+    train_similarity: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, int]:
-    """The feature vocabulary plus the sizes of the semantic item columns."""
+    """The feature vocabulary plus the sizes of the semantic item columns and the width
+    of the per-row statistics (``row_stats``) when the similarity stage made them."""
     out = dict(vocab)
+    if train_similarity is not None and "row_stats" in train_similarity:
+        out["row_stats"] = int(np.asarray(train_similarity["row_stats"]).shape[1])
     if item_semantics is not None:
         codes = np.asarray(item_semantics["rq_codes"])
         out["rq_layers"] = int(codes.shape[1])
@@ -91,7 +96,7 @@ def train(
         merge_rows(train_features, train_similarity),
         merge_rows(valid_features, valid_similarity),
         {"item_features": item_features, "item_semantics": item_semantics},
-        model_vocab(vocab, item_semantics),
+        model_vocab(vocab, item_semantics, train_similarity),
     )
     return artifact, pd.DataFrame(artifact["history"])
 
@@ -113,6 +118,7 @@ def fit(
     """
     torch.manual_seed(cfg.seed)
     model = build_model(name, model_params, vocab)
+    model.prepare(train_rows)
     n_params = count_parameters(model)
     logger.info("training %s (%s trainable parameters) with %s", name, f"{n_params:,}", cfg)
     start = time.perf_counter()
