@@ -47,18 +47,16 @@ def _rank() -> int:
 
 @cache
 def _stage_outputs() -> dict[str, str]:
-    """Dataset name -> the registered stage pipeline that writes it."""
-    from kedro.framework.project import pipelines
+    """Dataset name -> the stage pipeline that writes it (every stage, not only the
+    ones Kedro loaded for this run)."""
+    from mmctr.pipeline_registry import DEFAULT_CHAIN, all_stages
 
-    from mmctr.pipeline_registry import DEFAULT_CHAIN
-
+    stages = all_stages()
     writers: dict[str, str] = {}
-    names = [*DEFAULT_CHAIN, *sorted(set(pipelines) - set(DEFAULT_CHAIN))]
-    for stage in names:
-        if stage.startswith("__") or stage == "real_data" or stage not in pipelines:
-            continue
-        for output in pipelines[stage].all_outputs():
-            writers.setdefault(output, stage)
+    for stage in [*DEFAULT_CHAIN, *sorted(set(stages) - set(DEFAULT_CHAIN))]:
+        if stage in stages:
+            for output in stages[stage].all_outputs():
+                writers.setdefault(output, stage)
     return writers
 
 
@@ -195,7 +193,15 @@ def _check_writable_outputs(pipeline: Any, catalog: Any) -> None:
 
 
 def _check_free_inputs(pipeline: Any, catalog: Any) -> None:
-    """Every input the pipeline does not produce must be there before anything runs."""
+    """Every input the pipeline does not produce must be there before anything runs.
+
+    Raises:
+        DataFileError: for the first missing input of the earliest stage, naming every
+            stage to run first; the real-data message when a real raw file is missing.
+    """
+    from mmctr.pipeline_registry import DEFAULT_CHAIN
+
+    missing = []
     for name in sorted(pipeline.inputs()):
         if name.startswith("params:") or name == "parameters":
             continue
@@ -208,13 +214,22 @@ def _check_free_inputs(pipeline: Any, catalog: Any) -> None:
             continue
         if getattr(dataset, "_real_data", False):
             dataset.load()  # raises the real-data message (where the files go)
-        path = dataset_path(dataset)
-        stage = _stage_of(name)
-        fix = (
-            f"Run `kedro run --pipelines {stage}` first (or `kedro run` for the whole chain)"
-            if stage else "Put the file there, or run the stage that writes it"
-        )
-        raise DataFileError(shown_path(path), f"{name}, an input of this run", "no such file", fix)
+        missing.append((name, dataset_path(dataset), _stage_of(name)))
+    if not missing:
+        return
+
+    def order(stage: str | None) -> int:
+        return DEFAULT_CHAIN.index(stage) if stage in DEFAULT_CHAIN else len(DEFAULT_CHAIN)
+
+    missing.sort(key=lambda item: order(item[2]))
+    name, path, stage = missing[0]
+    stages = sorted({s for _, _, s in missing if s}, key=order)
+    fix = (
+        f"Run `kedro run --pipelines {','.join(stages)}` first "
+        "(or `kedro run` for the whole chain)"
+        if stages else "Put the file there, or run the stage that writes it"
+    )
+    raise DataFileError(shown_path(path), f"{name}, an input of this run", "no such file", fix)
 
 
 def _load_path(catalog: Any, name: str) -> str | None:

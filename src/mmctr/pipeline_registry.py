@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline, pipeline
+
+import mmctr.pipelines
 
 # The main run, in order. `ablation` is left out: it trains many models and is run
 # on purpose with `kedro run --pipelines ablation`.
@@ -38,6 +43,23 @@ def as_stage(stage: Pipeline, name: str) -> Pipeline:
         outputs=stage.all_outputs(),
         parameters=params,
     )
+
+
+def pipeline_names() -> list[str]:
+    """Every pipeline the project registers (its packages, plus ``__default__``)."""
+    packages = [m.name for m in pkgutil.iter_modules(mmctr.pipelines.__path__) if m.ispkg]
+    return sorted({*packages, "__default__"})
+
+
+def all_stages() -> dict[str, Pipeline]:
+    """Every stage pipeline, built from its package (whatever Kedro loaded for this run)."""
+    stages = {}
+    for name in pipeline_names():
+        if name in COMPOSITES:
+            continue
+        module = importlib.import_module(f"mmctr.pipelines.{name}.pipeline")
+        stages[name] = module.create_pipeline()
+    return stages
 
 
 def register_pipelines() -> dict[str, Pipeline]:

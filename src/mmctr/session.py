@@ -45,7 +45,7 @@ class MmctrSession(KedroSession):
             pipeline_names = [str(params.get("default_pipeline", "__default__"))]
         elif pipeline_name:
             pipeline_names = [pipeline_name]
-        from kedro.framework.project import pipelines
+        from mmctr.pipeline_registry import pipeline_names as registered
 
-        check_pipeline_names(list(pipeline_names), list(pipelines))
+        check_pipeline_names(list(pipeline_names), registered())
         return super().run(pipeline_names=pipeline_names, **kwargs)
