@@ -48,7 +48,7 @@ def register(block: str) -> Callable[[Validator], Validator]:
 
 
 def validate_parameters(
-    params: Mapping[str, Any], blocks: "set[str] | None" = None
+    params: Mapping[str, Any], blocks: set[str] | None = None
 ) -> list[str]:
     """Run the validator of every block of ``params`` that has one.
 
@@ -80,7 +80,7 @@ def validate_parameters(
     return checked
 
 
-def blocks_read_by(dataset_names: "set[str] | list[str]") -> set[str]:
+def blocks_read_by(dataset_names: set[str] | list[str]) -> set[str]:
     """The top-level parameter blocks behind ``params:<block>[.<key>...]`` inputs."""
     return {
         name.removeprefix("params:").split(".")[0]

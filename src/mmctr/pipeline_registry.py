@@ -75,7 +75,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     """
     found = find_pipelines(raise_errors=True)
     pipelines = {
-        name: found[name] if name in COMPOSITES else as_stage(stage, name)
+        name: stage if name in COMPOSITES else as_stage(stage, name)
         for name, stage in found.items()
     }
     chain = [pipelines[name] for name in DEFAULT_CHAIN if name in pipelines]

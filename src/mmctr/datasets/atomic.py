@@ -112,7 +112,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temporaries(folders: "list[str | os.PathLike]") -> list[Path]:
+def remove_stale_temporaries(folders: list[str | os.PathLike]) -> list[Path]:
     """Remove what an interrupted save left: ``.*.tmp-<pid>`` / ``.*.old-<pid>`` entries.
 
     Only entries whose process is gone are removed (a concurrent run's temporaries stay).
