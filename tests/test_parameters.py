@@ -51,7 +51,7 @@ BAD = [
     ("training.model.embeding_dim", 8, r"unknown key\(s\) \['embeding_dim'\]"),
     ("training.device", "tpu", r"params:training.device must be auto, cpu, cuda or cuda:N"),
     ("ablation.run", ["din", "nosuch"], r"params:ablation.run: unknown variant\(s\) \['nosuch'\]"),
-    ("ablation.budget.epochs", 0, r"params:ablation.variants.din.epochs must be a whole number >= 1"),
+    ("ablation.budget.epochs", 0, r"params:ablation.budget.epochs must be a whole number >= 1"),
     ("ablation.budget.epoch", 1, r"params:ablation.budget: unknown key\(s\) \['epoch'\]"),
     ("ablation.variants.no_dcn.model.use_dnc", False, r"unknown key\(s\) \['use_dnc'\]"),
     ("ablation.variants.no_dcn.learning_rat", 1e-3, r"params:ablation.variants.no_dcn: unknown key\(s\) \['learning_rat'\]"),

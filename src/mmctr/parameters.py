@@ -204,6 +204,8 @@ def _ablation(block: Any, params: Mapping[str, Any]) -> None:
     training = params.get("training")
     if not isinstance(training, Mapping):
         return  # the training block is checked (or reported missing) on its own
+    _, _, base = variant_config(training, budget, {})
+    check_train_config(base, "params:ablation.budget")
     for variant in selected:
         overrides = dict(_mapping(variants[variant], f"params:ablation.variants.{variant}"))
         where = f"params:ablation.variants.{variant}"
