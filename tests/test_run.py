@@ -17,7 +17,7 @@ from .conftest import run_kedro
 def test_default_run_trains_evaluates_and_submits(kedro_project):
     run_kedro(kedro_project)  # default_pipeline: synthetic → … → submission
     data = kedro_project / "data"
-    test = pd.read_parquet(data / "01_raw/MicroLens_1M_x1/test.parquet")
+    test = pd.read_parquet(data / "01_raw/synthetic/MicroLens_1M_x1/test.parquet")
     sub = pd.read_csv(data / "07_model_output/prediction.csv")
     assert list(sub.columns) == ["ID", "Task1"]
     assert sub["ID"].tolist() == list(range(len(test)))

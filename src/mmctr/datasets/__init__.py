@@ -5,18 +5,22 @@ from mmctr.datasets.atomic import (
     CSVDataset,
     JSONDataset,
     MatplotlibDataset,
+    NoneDataset,
     ParquetDataset,
     TextDataset,
     atomic_path,
+    remove_stale_temporaries,
 )
 
 __all__ = [
     "CSVDataset",
     "JSONDataset",
     "MatplotlibDataset",
+    "NoneDataset",
     "NpzDataset",
     "ParquetDataset",
     "TextDataset",
     "TorchDataset",
     "atomic_path",
+    "remove_stale_temporaries",
 ]

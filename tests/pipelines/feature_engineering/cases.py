@@ -70,6 +70,20 @@ def _retable(tables: Tables, split: str, **kwargs: Any) -> Tables:
     return _with(tables, **{split: make_raw_tables(**kwargs)[split]})
 
 
+def _right_padded(frame: pd.DataFrame, row: int) -> pd.DataFrame:
+    """``row``'s history moved to the left end (zeros after the items)."""
+    seq = np.array(frame["item_seq"].iloc[row])
+    items = seq[seq != 0]
+    return _set_cell(frame, "item_seq", row, np.r_[items, np.zeros(len(seq) - len(items), seq.dtype)])
+
+
+def _gap(frame: pd.DataFrame, row: int) -> pd.DataFrame:
+    """A 0 between two items of ``row``'s (full) history."""
+    seq = np.array(frame["item_seq"].iloc[row])
+    seq[-3] = 0
+    return _set_cell(frame, "item_seq", row, seq)
+
+
 def _float_with_half(frame: pd.DataFrame, column: str, row: int) -> pd.DataFrame:
     frame = frame.copy()
     values = frame[column].to_numpy(dtype=np.float64)
@@ -253,7 +267,7 @@ BAD_INPUTS = [
         "train.parquet",
         "item_id",
         4,
-        "item ids (rows of item_info) in 0..30",
+        "target item ids (item 0 is padding) in 1..30",
         "31",
     ),
     BadInput(
@@ -365,5 +379,68 @@ BAD_INPUTS = [
         None,
         "at least one row",
         "0 rows",
+    ),
+    BadInput(
+        "right_padded_history",
+        lambda t: _with(t, train=_right_padded(t["train"], 3)),
+        "train.parquet",
+        "item_seq",
+        3,
+        "histories left-padded with 0",
+        "followed by 0",
+    ),
+    BadInput(
+        "gap_inside_history",
+        lambda t: _with(t, valid=_gap(t["valid"], 1)),  # row 1 has a full history
+        "valid.parquet",
+        "item_seq",
+        1,
+        "histories left-padded with 0",
+        "at position 96 followed by 0 at position 97",
+    ),
+    BadInput(
+        "one_class_in_valid",
+        lambda t: _with(t, valid=t["valid"].assign(label=0)),
+        "valid.parquet",
+        "label",
+        None,
+        "both classes (0 and 1)",
+        "only label 0 in all 16 rows",
+    ),
+    BadInput(
+        "one_class_in_train",
+        lambda t: _with(t, train=t["train"].assign(label=1.0)),
+        "train.parquet",
+        "label",
+        None,
+        "both classes (0 and 1)",
+        "only label 1 in all 64 rows",
+    ),
+    BadInput(
+        "test_ids_not_row_order",
+        lambda t: _with(t, test=t["test"].assign(ID=np.arange(len(t["test"]))[::-1])),
+        "test.parquet",
+        "ID",
+        0,
+        "IDs 0..N-1 in row order",
+        "15",
+    ),
+    BadInput(
+        "test_ids_from_one",
+        lambda t: _with(t, test=t["test"].assign(ID=np.arange(1, len(t["test"]) + 1))),
+        "test.parquet",
+        "ID",
+        0,
+        "IDs 0..N-1 in row order",
+        "1",
+    ),
+    BadInput(
+        "target_is_padding_item",
+        lambda t: _with(t, test=_set_value(t["test"], "item_id", 7, 0)),
+        "test.parquet",
+        "item_id",
+        7,
+        "target item ids (item 0 is padding) in 1..30",
+        "0",
     ),
 ]

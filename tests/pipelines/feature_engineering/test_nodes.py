@@ -214,3 +214,20 @@ def test_plot_history_lengths(profile) -> None:
     assert [t.get_text().split()[0] for t in ax.get_legend().get_texts()] == list(
         SPLITS
     )
+
+
+def test_sparse_tag_ids_are_renumbered_never_a_giant_table():
+    from mmctr.pipelines.feature_engineering.nodes import dense_tag_ids
+
+    tables = make_raw_tables()
+    tags = np.array([np.array(t) for t in tables["item_info"]["item_tags"]], dtype=np.int64)
+    sparse = np.where(tags > 0, tags * 10**8 + 7, 0).astype(np.int32)  # up to ~1.2e9
+    out = build_features(tables["train"], tables["valid"], tables["test"],
+                         tables["item_info"].assign(item_tags=list(sparse)), {})
+    assert out["vocab"]["tag"] <= 13  # 12 tags + padding, not 1.2e9 rows
+    np.testing.assert_array_equal(out["items"]["item_tags"] > 0, sparse > 0)
+    dense = out["items"]["item_tags"]
+    assert (np.diff(np.where(sparse > 0, sparse, 0), axis=1) >= 0).all() == (
+        np.diff(dense, axis=1) >= 0).all()  # order kept
+    kept = tags.astype(np.int32)
+    assert dense_tag_ids(kept) is kept  # dense ids (as in the real data) are never changed

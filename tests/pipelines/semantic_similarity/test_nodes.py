@@ -317,3 +317,21 @@ def test_item_popularity_counts_train_targets_and_histories(split_features):
 
 def test_split_similarity_without_item_table_has_no_row_stats(normed, split_features):
     assert "row_stats" not in split_similarity(split_features, normed, PARAMS)
+
+
+def test_more_codes_or_neighbours_than_items_is_a_parameter_error_with_the_fix():
+    import torch
+
+    from mmctr.errors import ParameterError
+    from mmctr.pipelines.semantic_similarity._kernels import (
+        residual_quantize,
+        topk_cosine,
+    )
+
+    emb = np.random.default_rng(0).standard_normal((31, 8)).astype(np.float32)
+    emb[0] = 0
+    with pytest.raises(ParameterError, match=r"params:semantic_similarity.rq_codes=256 needs at "
+                       r"least 256 items with a non-zero embedding, the item table has 30"):
+        residual_quantize(emb, layers=2, codes=256, fit_sample=100, seed=0)
+    with pytest.raises(ParameterError, match=r"top_k=40 needs at least 42 item rows"):
+        topk_cosine(emb, k=40, chunk=8, device=torch.device("cpu"))

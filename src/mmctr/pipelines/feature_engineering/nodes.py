@@ -99,8 +99,38 @@ def build_split_features(
     return {**parsed, "item_seq": _cut_history(parsed["item_seq"], max_len)}
 
 
+#: tag ids are renumbered when the largest exceeds ``2 × distinct + TAG_SLACK``
+TAG_SLACK = 1024
+
+
+def dense_tag_ids(tags: np.ndarray) -> np.ndarray:
+    """Tag ids renumbered 1..K (order kept, 0 stays padding) when they are sparse.
+
+    The tag embedding table has ``max id + 1`` rows: one tag id of 10^9 would ask for a
+    64 GB table. Ids up to ``2 × K + TAG_SLACK`` (K distinct tags) are kept as they
+    are, so dense ids (the real data: 1..11,739) are never changed.
+
+    Args:
+        tags: (V, tags_width) tag ids, 0 = padding.
+
+    Returns:
+        ``tags`` itself, or a renumbered int32 copy.
+    """
+    top = int(tags.max(initial=0))
+    distinct = np.unique(tags[tags > 0])
+    if top <= 2 * len(distinct) + TAG_SLACK:
+        return tags
+    logger.warning(
+        "%s: tag ids are sparse (largest %d, %d distinct): renumbered 1..%d in order",
+        RAW_FILES["item_info"], top, len(distinct), len(distinct),
+    )
+    dense = np.searchsorted(distinct, tags).astype(np.int32) + 1
+    return np.where(tags > 0, dense, 0).astype(np.int32)
+
+
 def build_item_features(parsed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The item table: row i = item i, row 0 (padding) forced to all zero.
+    """The item table: row i = item i, row 0 (padding) forced to all zero, sparse tag
+    ids renumbered (:func:`dense_tag_ids`).
 
     Args:
         parsed: :func:`~.validation.parse_item_info` output.
@@ -114,7 +144,7 @@ def build_item_features(parsed: Mapping[str, np.ndarray]) -> dict[str, np.ndarra
             "%s row 0 (padding item) is not all zero: zeroed", RAW_FILES["item_info"]
         )
         tags[0], emb[0] = 0, 0.0
-    return {"item_tags": tags, "item_emb": emb}
+    return {"item_tags": dense_tag_ids(tags), "item_emb": emb}
 
 
 def infer_vocab(

@@ -1,4 +1,4 @@
-"""Checks on the raw MicroLens_1M_x1 tables (SPEC.md §2), run before any feature is written.
+"""Checks on the raw MicroLens_1M_x1 tables (docs/DATA_CONTRACT.md), run before any feature is written.
 
 Each ``check_*`` function is pure, returns nothing and raises :class:`RawDataError`, whose
 message names the file, the column, the first offending row (0-based) and what was expected
@@ -23,20 +23,25 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mmctr.errors import MmctrError
+
 __all__ = [
     "ITEM_COLUMNS",
     "RAW_FILES",
     "ROW_COLUMNS",
     "RawDataError",
     "check_columns",
+    "check_both_classes",
     "check_finite",
     "check_item_rows",
+    "check_left_padded",
     "check_no_null_lists",
     "check_no_null_values",
     "check_no_nulls",
     "check_not_empty",
     "check_range",
     "check_row_lengths",
+    "check_test_ids",
     "check_unique",
     "int_column",
     "list_matrix",
@@ -59,8 +64,12 @@ ITEM_COLUMNS = ("item_id", "item_tags", "item_emb_d128")
 DEFAULT_CHUNK_ROWS = 1 << 18  # ~200 MB of int64 values per chunk at width 100
 
 
-class RawDataError(ValueError):
-    """A raw table breaks the data contract (SPEC.md §2).
+#: the fix every message ends with
+CONTRACT_HINT = "fix the file (the data contract: docs/DATA_CONTRACT.md)"
+
+
+class RawDataError(MmctrError, ValueError):
+    """A raw table breaks the data contract (docs/DATA_CONTRACT.md).
 
     Attributes:
         file: the file's name, e.g. ``"train.parquet"``.
@@ -80,7 +89,9 @@ class RawDataError(ValueError):
             where.append(f"column '{column}'")
         if row is not None:
             where.append(f"row {row}")
-        super().__init__(f"{', '.join(where)}: expected {expected}, found {found}")
+        super().__init__(
+            f"{', '.join(where)}: expected {expected}, found {found}; {CONTRACT_HINT}"
+        )
 
     def __reduce__(self) -> tuple:
         """Keep the error picklable (parallel runners) despite the custom ``__init__``."""
@@ -198,7 +209,11 @@ def check_unique(values: np.ndarray, file: str, column: str) -> None:
 
 
 def check_item_rows(item_ids: np.ndarray, file: str, column: str = "item_id") -> None:
-    """Refuse an item table whose row i does not hold item i (row 0 = padding item 0)."""
+    """Refuse an item table whose row i does not hold item i (row 0 = padding item 0).
+
+    Item ids are therefore dense (0..V-1): sparse or huge ids are refused here, never
+    turned into a giant embedding table.
+    """
     wrong = item_ids != np.arange(len(item_ids))
     if wrong.any():
         row = _first(wrong)
@@ -208,6 +223,67 @@ def check_item_rows(item_ids: np.ndarray, file: str, column: str = "item_id") ->
             row,
             f"item id {row} (row i holds item i)",
             repr(item_ids[row].item()),
+        )
+
+
+def check_left_padded(
+    item_seq: np.ndarray, file: str, column: str = "item_seq", *, row_offset: int = 0
+) -> None:
+    """Refuse a history that is not left-padded: a 0 after an item (right padding, a gap).
+
+    Args:
+        item_seq: (N, W) history ids, 0 = padding; valid rows are ``0 … 0 i1 … ik``.
+    """
+    if item_seq.shape[1] < 2:
+        return
+    real = item_seq != 0
+    gap = real[:, :-1] & ~real[:, 1:]  # (N, W-1): an item followed by a 0
+    if not gap.any():
+        return
+    row = _first(gap.any(axis=1))
+    position = _first(gap[row])
+    raise RawDataError(
+        file,
+        column,
+        row_offset + row,
+        "histories left-padded with 0 (zeros first, then the items, newest last, "
+        "no 0 between items)",
+        f"item {int(item_seq[row, position])} at position {position} followed by 0 at "
+        f"position {position + 1} (right padding or a gap)",
+    )
+
+
+def check_both_classes(labels: np.ndarray, file: str, column: str = "label") -> None:
+    """Refuse labels of one class only: AUC, and early stopping on it, need both."""
+    if labels.size and labels.min() == labels.max():
+        raise RawDataError(
+            file,
+            column,
+            None,
+            "both classes (0 and 1): AUC and early stopping need clicks and non-clicks",
+            f"only label {labels.flat[0].item():g} in all {labels.size} rows",
+        )
+
+
+def check_test_ids(frame: pd.DataFrame, file: str, column: str = "ID") -> None:
+    """Refuse an ``ID`` column that is not the row number (0..N-1 in row order).
+
+    ``prediction.csv`` numbers the test rows 0..N-1 in file order; an ``ID`` column that
+    says otherwise would make the submission misaligned with its rows.
+    """
+    if column not in frame.columns:
+        return
+    ids = int_column(frame, file, column)
+    wrong = ids != np.arange(len(ids))
+    if wrong.any():
+        row = _first(wrong)
+        raise RawDataError(
+            file,
+            column,
+            row,
+            "IDs 0..N-1 in row order (prediction.csv numbers the test rows that way: "
+            "sort the file by ID, or drop the column)",
+            f"{ids[row].item()!r} where {row} belongs",
         )
 
 
@@ -539,8 +615,10 @@ def parse_split(
     """Check one of train/valid/test and return its columns as arrays.
 
     Refuses: an empty table, a missing column, a wrong type, nulls, ragged or wrong-width
-    histories, item ids (target or history) outside the item table, levels outside
-    ``0..level_max``, labels other than 0/1. Extra columns are ignored.
+    histories, histories not left-padded (a 0 after an item), item ids outside the item
+    table (a target may not be the padding item 0), levels outside ``0..level_max``,
+    labels other than 0/1 or of one class only, and in test an ``ID`` column that is not
+    0..N-1 in row order. Other extra columns are ignored.
 
     Args:
         frame: the raw table.
@@ -558,19 +636,31 @@ def parse_split(
     """
     check_not_empty(frame, file)
     check_columns(frame, file, ROW_COLUMNS + (("label",) if labelled else ()))
+    if not labelled:
+        check_test_ids(frame, file)
     item_range = {"low": 0, "high": n_items - 1, "what": "item ids (rows of item_info)"}
+    item_seq = list_matrix(
+        frame["item_seq"],
+        file,
+        "item_seq",
+        dtype=np.int32,
+        width=seq_width,
+        width_reason=width_reason,
+        chunk_rows=chunk_rows,
+        **item_range,
+    )
+    for start in range(0, len(item_seq), chunk_rows):
+        check_left_padded(
+            item_seq[start : start + chunk_rows], file, "item_seq", row_offset=start
+        )
+    target_range = {
+        "low": 1,
+        "high": n_items - 1,
+        "what": "target item ids (item 0 is padding)",
+    }
     parsed = {
-        "item_seq": list_matrix(
-            frame["item_seq"],
-            file,
-            "item_seq",
-            dtype=np.int32,
-            width=seq_width,
-            width_reason=width_reason,
-            chunk_rows=chunk_rows,
-            **item_range,
-        ),
-        "item_id": int_column(frame, file, "item_id", **item_range).astype(np.int32),
+        "item_seq": item_seq,
+        "item_id": int_column(frame, file, "item_id", **target_range).astype(np.int32),
         **{
             name: int_column(
                 frame, file, name, low=0, high=level_max, what="levels"
@@ -581,6 +671,7 @@ def parse_split(
     }
     if labelled:
         labels = int_column(frame, file, "label", low=0, high=1, what="labels")
+        check_both_classes(labels, file)
         parsed["label"] = labels.astype(np.float32)
     return parsed
 

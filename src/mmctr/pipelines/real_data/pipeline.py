@@ -1,7 +1,8 @@
 """feature_engineering → semantic_similarity → training → evaluation → submission.
 
 A pipeline package of its own (not only a registry entry) so that Kedro, which imports
-just the requested pipeline modules, can load it by name.
+just the requested pipeline modules, can load it by name. Each stage keeps its namespace
+(``mmctr.pipeline_registry.as_stage``), as in ``__default__``.
 """
 
 from kedro.pipeline import Pipeline
@@ -14,7 +15,17 @@ from mmctr.pipelines import (
     training,
 )
 
+STAGES = {
+    "feature_engineering": feature_engineering,
+    "semantic_similarity": semantic_similarity,
+    "training": training,
+    "evaluation": evaluation,
+    "submission": submission,
+}
+
 
 def create_pipeline(**kwargs) -> Pipeline:
-    stages = (feature_engineering, semantic_similarity, training, evaluation, submission)
-    return sum((stage.create_pipeline() for stage in stages), Pipeline([]))
+    from mmctr.pipeline_registry import as_stage
+
+    stages = (as_stage(stage.create_pipeline(), name) for name, stage in STAGES.items())
+    return sum(stages, Pipeline([]))

@@ -17,6 +17,8 @@ import torch
 from sklearn.cluster import KMeans
 from tqdm.auto import tqdm
 
+from mmctr.errors import ParameterError
+
 __all__ = [
     "ROW_STATS",
     "history_similarity",
@@ -79,7 +81,10 @@ def topk_cosine(
     """
     num_items = emb.shape[0]
     if k > num_items - 2:
-        raise ValueError(f"top_k={k} needs at least {k + 2} item rows, got {num_items}")
+        raise ParameterError(
+            f"params:semantic_similarity.top_k={k} needs at least {k + 2} item rows, the "
+            f"item table has {num_items}: lower it (--params semantic_similarity.top_k=N)"
+        )
     keys = _tensor(emb.astype(np.float32, copy=False)).to(device)  # (V, D)
     ids = np.zeros((num_items, k), dtype=np.int32)
     scores = np.zeros((num_items, k), dtype=np.float32)
@@ -133,8 +138,10 @@ def residual_quantize(
     items = np.array(emb[1:], dtype=np.float32)  # (V-1, D); becomes the residual
     pool = np.flatnonzero(np.any(items != 0, axis=1))
     if pool.size < codes:
-        raise ValueError(
-            f"rq_codes={codes} needs at least {codes} non-zero items, got {pool.size}"
+        raise ParameterError(
+            f"params:semantic_similarity.rq_codes={codes} needs at least {codes} items "
+            f"with a non-zero embedding, the item table has {pool.size}: lower it "
+            "(--params semantic_similarity.rq_codes=N)"
         )
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(pool, size=min(fit_sample, pool.size), replace=False))

@@ -1,0 +1,122 @@
+"""Stage fingerprints (src/mmctr/lineage.py) and the debris of killed runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mmctr.errors import StaleInputError
+from mmctr.lineage import stamp_path
+
+from .conftest import run_kedro
+
+FEATURES = Path("data/04_feature")
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def _stamp(path: Path) -> dict:
+    return json.loads(stamp_path(path).read_text())
+
+
+def _outputs(project: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(project)): p.read_bytes()
+            for p in sorted((project / "data").rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_every_output_is_stamped_and_a_rerun_writes_the_same_fingerprints(prepared_project):
+    stamp = _stamp(prepared_project / FEATURES / "train_features.npz")
+    assert stamp["stage"] == "feature_engineering"
+    assert stamp["node"] == "feature_engineering.build_features_node"
+    assert {"raw_train", "raw_item_info", "params:feature_engineering"} <= set(stamp["inputs"])
+    similarity = _stamp(prepared_project / "data/05_model_input/train_similarity.npz")
+    # lineage passes through the in-memory normalised embeddings to the item table
+    assert similarity["inputs"]["item_features"] == _stamp(
+        prepared_project / FEATURES / "item_features.npz")["fingerprint"]
+    run_kedro(prepared_project, pipelines=["feature_engineering"])
+    assert _stamp(prepared_project / FEATURES / "train_features.npz") == stamp
+
+
+@pytest.mark.slow
+def test_a_mixed_set_of_features_is_refused_and_nothing_is_written(prepared_project):
+    path = prepared_project / FEATURES / "test_features.npz"
+    stamp = _stamp(path)
+    stamp_path(path).write_text(json.dumps({**stamp, "fingerprint": "another-run"}))
+    before = _outputs(prepared_project)
+    with pytest.raises(StaleInputError, match=(
+            r"test_features and item_features, train_features, valid_features come from "
+            r"different runs of feature_engineering.build_features_node \(a run stopped "
+            r"between two saves\): rerun `kedro run --pipelines feature_engineering")):
+        run_kedro(prepared_project, pipelines=["semantic_similarity"])
+    assert _outputs(prepared_project) == before
+
+
+@pytest.mark.slow
+def test_an_interrupted_save_is_refused_until_its_stage_reruns(prepared_project):
+    path = prepared_project / FEATURES / "valid_features.npz"
+    stamp_path(path).write_text(json.dumps({"pending": True,
+                                            "node": "feature_engineering.build_features_node"}))
+    with pytest.raises(StaleInputError, match=r"valid_features \(data/04_feature/valid_features"
+                       r".npz\) was being written when an earlier run stopped"):
+        run_kedro(prepared_project, pipelines=["semantic_similarity"])
+    run_kedro(prepared_project, pipelines=["feature_engineering"])
+    run_kedro(prepared_project, pipelines=["semantic_similarity"])  # consistent again
+
+
+@pytest.mark.slow
+def test_outputs_made_from_older_inputs_name_the_stage_to_rerun(prepared_project):
+    run_kedro(prepared_project, pipelines=["feature_engineering"],
+              params={"feature_engineering": {"max_len": 50}})
+    with pytest.raises(StaleInputError, match=(
+            r"were made from an older \w+_features than the one there now: "
+            r"rerun `kedro run --pipelines semantic_similarity`")):
+        run_kedro(prepared_project, pipelines=["training"])
+    assert not (prepared_project / "data/06_models/model.pt").exists()
+
+
+KILLED_RUN = """
+import os, sys, time
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+import mmctr.datasets.arrays as arrays
+
+write = arrays._NpzDataset._write
+def slow_write(self, data, fh):  # the second feature file hangs half-written
+    if "valid_features" in str(self._filepath):
+        fh.write(b"PK half a file")
+        fh.flush()
+        time.sleep(600)
+    write(self, data, fh)
+arrays._NpzDataset._write = slow_write
+
+from conftest import run_kedro
+run_kedro(Path.cwd(), pipelines=["feature_engineering"], params={{"feature_engineering": {{"max_len": 50}}}})
+"""
+
+
+@pytest.mark.slow
+def test_after_kill_9_the_next_run_removes_the_debris_and_refuses_the_mixed_set(prepared_project):
+    env = {**os.environ, "PYTHONPATH": str(SRC), "KEDRO_DISABLE_TELEMETRY": "1"}
+    script = KILLED_RUN.format(tests=str(Path(__file__).parent))
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=prepared_project, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    folder = prepared_project / FEATURES
+    deadline = time.monotonic() + 120
+    while not list(folder.glob(".valid_features.npz.tmp-*")):
+        assert proc.poll() is None and time.monotonic() < deadline, "the run never hung"
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert list(folder.glob(".*.tmp-*"))  # the debris of the kill
+    with pytest.raises(StaleInputError, match="rerun `kedro run --pipelines feature_engineering"):
+        run_kedro(prepared_project, pipelines=["semantic_similarity"])
+    assert not list((prepared_project / "data").rglob(".*.tmp-*"))  # removed by that run
+    run_kedro(prepared_project, pipelines=["feature_engineering", "semantic_similarity"])
+    assert not list((prepared_project / "data").rglob(".*.tmp-*"))

@@ -1,0 +1,34 @@
+"""The closing summary (src/mmctr/summary.py)."""
+
+from mmctr.summary import format_summary
+
+METRICS = {"valid_auc": 0.784812345, "valid_logloss": 0.47661, "valid_gauc": 0.81359,
+           "valid_oracle_auc": 0.86281, "valid_oracle_auc_gap": 0.07799,
+           "test_auc": 0.78351, "test_logloss": 0.47579, "test_gauc": 0.77761,
+           "has_test_labels": True}
+
+
+def test_metrics_to_four_decimals_the_oracle_gap_and_the_paths():
+    text = format_summary(METRICS, {"model": "data/06_models/model.pt/v/model.pt",
+                                    "report": "data/08_reporting/metrics.json/v/metrics.json",
+                                    "submission": "data/07_model_output/prediction.zip",
+                                    "ablation": None})
+    assert text.splitlines() == [
+        "Run summary",
+        "  valid: AUC 0.7848  logloss 0.4766  gAUC 0.8136  oracle AUC 0.8628 (gap 0.0780)",
+        "  test:  AUC 0.7835  logloss 0.4758  gAUC 0.7776",
+        "  model:      data/06_models/model.pt/v/model.pt",
+        "  report:     data/08_reporting/metrics.json/v/metrics.json",
+        "  submission: data/07_model_output/prediction.zip",
+    ]
+
+
+def test_real_data_has_no_test_metrics_and_says_so():
+    metrics = {k: v for k, v in METRICS.items() if not k.startswith("test")}
+    text = format_summary({**metrics, "has_test_labels": False}, {})
+    assert "test:  no labels (real data): see the submission" in text
+
+
+def test_undefined_values_are_shown_as_such():
+    text = format_summary({"valid_auc": None, "valid_logloss": float("nan")}, {})
+    assert "AUC n/a  logloss n/a  gAUC n/a" in text
