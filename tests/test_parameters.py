@@ -55,7 +55,11 @@ BAD = [
     ("ablation.budget.epoch", 1, r"params:ablation.budget: unknown key\(s\) \['epoch'\]"),
     ("ablation.variants.no_dcn.model.use_dnc", False, r"unknown key\(s\) \['use_dnc'\]"),
     ("ablation.variants.no_dcn.learning_rat", 1e-3, r"params:ablation.variants.no_dcn: unknown key\(s\) \['learning_rat'\]"),
-    ("synthetic.preset", "huge", r"params:synthetic.preset: unknown preset 'huge'; known: default, full, tiny"),
+    ("ablation.seeds", 0, r"params:ablation.seeds must be a whole number >= 1, got 0"),
+    ("ablation.variants.lightgbm.baseline", "forest",
+     r"params:ablation.variants.lightgbm: a baseline variant is \{baseline: NAME\} with NAME one of lightgbm, popularity"),
+    ("ablation.lightgbm.num_leafs", 8, r"params:ablation.lightgbm: unknown key\(s\) \['num_leafs'\]"),
+    ("synthetic.preset", "huge", r"params:synthetic.preset: unknown preset 'huge'; known: default, full, medium, small, tiny"),
     ("feature_engineering.max_len", 0, r"max_len must be >= 1"),
     ("semantic_similarity.top_k", 0, r"top_k must be ≥ 1"),
     ("evaluation.history_buckets", [5, 1], r"history_buckets must be at least two strictly increasing"),
@@ -103,3 +107,4 @@ def test_unknown_blocks_are_tolerated_and_new_ones_plug_in(monkeypatch):
 
     with pytest.raises(ParameterError, match=r"params:tuning: trials must be >= 1"):
         validate_parameters(params)
+

@@ -201,14 +201,32 @@ def _ablation(block: Any, params: Mapping[str, Any]) -> None:
         raise ParameterError(
             f"params:ablation.run: unknown variant(s) {missing}; known: {', '.join(variants)}"
         )
+    seeds = block.get("seeds", 1)
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ParameterError(f"params:ablation.seeds must be a whole number >= 1, got {seeds!r}")
+    from mmctr.engine.baselines import PopularityConfig, TreeConfig
+    from mmctr.pipelines.ablation.nodes import BASELINES
+
+    for key, cls in (("lightgbm", TreeConfig), ("popularity", PopularityConfig)):
+        from mmctr.config import from_params
+
+        from_params(cls, _mapping(block.get(key) or {}, f"params:ablation.{key}"),
+                    f"params:ablation.{key}")
     training = params.get("training")
     if not isinstance(training, Mapping):
         return  # the training block is checked (or reported missing) on its own
     _, _, base = variant_config(training, budget, {})
     check_train_config(base, "params:ablation.budget")
     for variant in selected:
-        overrides = dict(_mapping(variants[variant], f"params:ablation.variants.{variant}"))
+        overrides = dict(_mapping(variants[variant] or {}, f"params:ablation.variants.{variant}"))
         where = f"params:ablation.variants.{variant}"
+        if "baseline" in overrides:
+            if overrides["baseline"] not in BASELINES or len(overrides) > 1:
+                raise ParameterError(
+                    f"{where}: a baseline variant is {{baseline: NAME}} with NAME one of "
+                    f"{', '.join(BASELINES)}; got {overrides}"
+                )
+            continue
         unknown = sorted(set(overrides) - fields - {"model", "model_reset"})
         if unknown:
             raise ParameterError(
