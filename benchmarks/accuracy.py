@@ -216,8 +216,10 @@ def main(argv: list[str] | None = None) -> None:
     output = args.output or (str(ROOT / "benchmarks" / "accuracy.md")
                              if names == ["small", "medium", "full"] and not args.set else None)
     if output:
-        header = (f"# Accuracy across worlds\n\n`python benchmarks/accuracy.py"
-                  f"{' --seeds ' + str(args.seeds) if args.seeds != 3 else ''}`, "
+        given = list(argv if argv is not None else sys.argv[1:])
+        shown = [a for i, a in enumerate(given) if not a.startswith("--output")
+                 and not (i and given[i - 1] == "--output")]
+        header = (f"# Accuracy across worlds\n\n`{' '.join(['python benchmarks/accuracy.py', *shown])}`, "
                   f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
                   f"{(time.perf_counter() - started) / 60:.1f} min, on {platform.machine()} "
                   f"with {os.cpu_count()} cores ({_cpu_name()}); load average at the end "
