@@ -1,6 +1,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
 from mmctr.engine.batching import BatchAssembler, build_item_table
@@ -82,3 +83,31 @@ def test_resume_from_checkpoint_matches_uninterrupted_run(tiny_data, tmp_path):
     assert [r["valid_auc"] for r in resumed.history] == [r["valid_auc"] for r in full.history]
     for key in full.state_dict:
         assert torch.equal(full.state_dict[key], resumed.state_dict[key])
+
+
+def test_epoch_callback_sees_each_row_and_can_stop_or_abort(tiny_data):
+    seen = []
+
+    def stop_after_two(row):
+        seen.append(row)
+        return row["epoch"] == 2
+
+    _, plain = _train(tiny_data)
+    torch.manual_seed(CFG.seed)
+    model = TinyModel(tiny_data["num_items"])
+    stopped = train_model(CFG, model, tiny_data["train"], tiny_data["valid"],
+                          tiny_data["items"], on_epoch_end=stop_after_two)
+    assert [r["epoch"] for r in seen] == [1, 2]
+    assert len(stopped.history) == 2
+    # the callback only observes: the epochs it saw match a run without it
+    assert [r["valid_auc"] for r in stopped.history] == [r["valid_auc"] for r in plain.history[:2]]
+
+    class Abort(Exception):
+        pass
+
+    def abort(row):
+        raise Abort(row["epoch"])
+
+    with pytest.raises(Abort):
+        train_model(CFG, TinyModel(tiny_data["num_items"]), tiny_data["train"],
+                    tiny_data["valid"], tiny_data["items"], on_epoch_end=abort)
