@@ -7,6 +7,7 @@ from mmctr.datasets.atomic import (
     MatplotlibDataset,
     ParquetDataset,
     TextDataset,
+    YAMLDataset,
     atomic_path,
 )
 
@@ -18,5 +19,6 @@ __all__ = [
     "ParquetDataset",
     "TextDataset",
     "TorchDataset",
+    "YAMLDataset",
     "atomic_path",
 ]

@@ -29,6 +29,7 @@ from kedro_datasets.matplotlib import MatplotlibDataset as _MatplotlibDataset
 from kedro_datasets.pandas import CSVDataset as _CSVDataset
 from kedro_datasets.pandas import ParquetDataset as _ParquetDataset
 from kedro_datasets.text import TextDataset as _TextDataset
+from kedro_datasets.yaml import YAMLDataset as _YAMLDataset
 
 __all__ = [
     "AtomicSaveMixin",
@@ -37,6 +38,7 @@ __all__ = [
     "MatplotlibDataset",
     "ParquetDataset",
     "TextDataset",
+    "YAMLDataset",
     "atomic_path",
 ]
 
@@ -167,3 +169,7 @@ class TextDataset(AtomicSaveMixin, _TextDataset):
 
 class MatplotlibDataset(AtomicSaveMixin, _MatplotlibDataset):
     """``matplotlib.MatplotlibDataset`` with atomic saves (closes the figure after)."""
+
+
+class YAMLDataset(AtomicSaveMixin, _YAMLDataset):
+    """``yaml.YAMLDataset`` with atomic saves, ``read_only`` and ``optional``."""

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mmctr import tracking
 from mmctr.config import deep_merge
 from mmctr.engine.batching import merge_rows
 from mmctr.engine.metrics import auc, grouped_auc, logloss
@@ -111,6 +112,11 @@ def run_ablation(
             test_p = score(artifact, test_features, test_similarity, **score_args)
             row["test_auc"] = auc(truth["label"], test_p[truth["row"]])
         rows.append(row)
+        tracking.record_child_run(  # a run nested under this command's, when tracked
+            f"ablation/{variant}", {"variant": variant, "model.name": name,
+                                     **{f"model.{k}": v for k, v in model_params.items()}},
+            {"training": tracking.recorded_training(name, model_params, dataclasses.asdict(cfg))},
+            row)
     table = pd.DataFrame(rows)
     if synthetic_truth is not None:
         for split in ("valid", "test"):
