@@ -102,6 +102,8 @@ class TrackingHooks:
         names = run_params.get("pipeline_names") or [run_params.get("pipeline_name")]
         name = "+".join(n or "__default__" for n in names)
         self._store = MlflowStore(cfg, self._project)
+        if closed := self._store.close_dead_runs():
+            logger.info("tracking: %d run(s) of a killed command marked KILLED", closed)
         runtime = run_params.get("runtime_params") or {}
         self._run_id = self._store.start_run(name, {
             "kedro.pipelines": name, "kedro.env": str(self._env or ""),

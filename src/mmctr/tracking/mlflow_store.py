@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import re
+import socket
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -43,6 +45,16 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _resolve_uri(uri: str, project: Path) -> str:
     """A relative ``sqlite:///file`` is taken relative to the project, not the cwd."""
     prefix = "sqlite:///"
@@ -70,7 +82,7 @@ class MlflowStore:
 
     # ---- runs ------------------------------------------------------------------
     def start_run(self, name: str, tags: Mapping[str, str], parent: str | None = None) -> str:
-        tags = dict(tags)
+        tags = {"mmctr.host": socket.gethostname(), "mmctr.pid": str(os.getpid()), **tags}
         if parent is not None:
             tags["mlflow.parentRunId"] = parent
         run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
@@ -78,6 +90,20 @@ class MlflowStore:
 
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status)
+
+    def close_dead_runs(self) -> int:
+        """Mark ``KILLED`` the runs still ``RUNNING`` whose process (on this host) is
+        gone: what a ``kill -9`` leaves behind. Returns how many."""
+        host, closed = socket.gethostname(), 0
+        for run in self.client.search_runs([self.experiment_id],
+                                           "attributes.status = 'RUNNING'", max_results=1000):
+            tags = run.data.tags
+            if tags.get("mmctr.host") != host or not tags.get("mmctr.pid", "").isdigit():
+                continue
+            if not _alive(int(tags["mmctr.pid"])):
+                self.end_run(run.info.run_id, "KILLED")
+                closed += 1
+        return closed
 
     # ---- params, metrics, artifacts ----------------------------------------------
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
