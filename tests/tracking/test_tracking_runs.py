@@ -65,7 +65,8 @@ def test_tracking_off_imports_nothing_of_mlflow(prepared_project):
 def test_tracked_run_records_params_metrics_artifacts_and_reruns_from_its_parameters(prepared_project):
     run_kedro(prepared_project, pipelines=["training", "submission", "evaluation"], params=ON)
     client, runs = _runs(prepared_project)
-    assert [r.info.run_name for r in runs] == ["training+submission+evaluation"]
+    # named by the pipelines and the command's --params
+    assert [r.info.run_name for r in runs] == ["training+submission+evaluation tracking.enabled=True"]
     run = runs[0]
     assert run.info.status == "FINISHED"
     artifact = _latest_model(prepared_project)
@@ -97,7 +98,7 @@ def test_tracked_run_records_params_metrics_artifacts_and_reruns_from_its_parame
     for key, value in artifact["state_dict"].items():
         torch.testing.assert_close(again["state_dict"][key], value)
     _, runs = _runs(prepared_project)
-    assert [r.info.run_name for r in runs] == ["training+submission+evaluation", "training"]
+    assert [r.data.tags["kedro.pipelines"] for r in runs] == ["training+submission+evaluation", "training"]
 
 
 @pytest.mark.slow
@@ -106,7 +107,9 @@ def test_ablation_variants_and_tuning_trials_are_nested_under_one_parent(prepare
     run_kedro(prepared_project, pipelines=["tuning"], params=ON)
     client, runs = _runs(prepared_project)
     by_name = {r.info.run_name: r for r in runs}
-    parents = {name: by_name[name].info.run_id for name in ("ablation", "tuning")}
+    parents = {r.data.tags["kedro.pipelines"]: r.info.run_id for r in runs
+               if "mlflow.parentRunId" not in r.data.tags}
+    assert sorted(parents) == ["ablation", "tuning"]
     children = {r.info.run_name: r.data.tags.get("mlflow.parentRunId") for r in runs}
     variants = ["ablation/din", "ablation/transformer_dcn", "ablation/similarity_and_quantization"]
     assert {v: children[v] for v in variants} == dict.fromkeys(variants, parents["ablation"])
@@ -117,7 +120,7 @@ def test_ablation_variants_and_tuning_trials_are_nested_under_one_parent(prepare
     assert din.data.metrics["valid_auc"] > 0.5 and "test_auc" in din.data.metrics
     # a child's parameter file rebuilds that variant's configuration
     logged = _parameters_file(client, din)
-    parent = _parameters_file(client, by_name["ablation"])
+    parent = _parameters_file(client, client.get_run(parents["ablation"]))
     expected = variant_config(parent["training"], parent["ablation"]["budget"],
                               parent["ablation"]["variants"]["din"])
     assert resolve_training(logged["training"]) == expected

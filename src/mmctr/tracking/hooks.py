@@ -97,19 +97,20 @@ class TrackingHooks:
             return
         if not any(node.name in cfg.trigger_nodes for node in pipeline.nodes):
             return
-        from mmctr.tracking.mlflow_store import MlflowStore  # the only MLflow import
+        # the only MLflow import
+        from mmctr.tracking.mlflow_store import MlflowStore, logged_params
 
         names = run_params.get("pipeline_names") or [run_params.get("pipeline_name")]
         name = "+".join(n or "__default__" for n in names)
+        runtime = run_params.get("runtime_params") or {}
         self._store = MlflowStore(cfg, self._project)
         if closed := self._store.close_dead_runs():
             logger.info("tracking: %d run(s) of a killed command marked KILLED", closed)
-        runtime = run_params.get("runtime_params") or {}
-        self._run_id = self._store.start_run(name, {
+        self._run_id = self._store.start_run(_run_name(name, runtime), {
             "kedro.pipelines": name, "kedro.env": str(self._env or ""),
             "kedro.runtime_params": str(runtime)})
         parameters = run_parameters(self._params)
-        self._store.log_params(self._run_id, _logged_params(parameters))
+        self._store.log_params(self._run_id, logged_params(parameters))
         path = self._store.log_parameters_file(self._run_id, parameters)
         tracking.set_recorder(self._store.recorder(self._run_id))
         logger.info("tracking: MLflow run %s (%s) in %s; parameters in %s",
@@ -156,18 +157,9 @@ class TrackingHooks:
         self._run_id = None
 
 
-def _logged_params(parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """The flat parameters shown in the UI: the resolved training block as
-    ``model.*`` / ``train.*``, every other block flattened."""
-    out: dict[str, Any] = {}
-    for block, value in parameters.items():
-        if block == "training":
-            model = value["presets"]["recorded"]["model"]
-            out.update({f"model.{k}": v for k, v in model.items()})
-            out.update({f"train.{k}": v for k, v in value.items()
-                        if k not in ("preset", "presets")})
-        elif isinstance(value, Mapping):
-            out[block] = dict(value)
-        else:
-            out[block] = value
-    return out
+def _run_name(pipelines: str, runtime: Mapping[str, Any]) -> str:
+    """``tuning``, or with the command's ``--params``: ``__default__ training.preset=tuned``."""
+    from mmctr.tracking.mlflow_store import flatten
+
+    extra = ",".join(f"{k}={v}" for k, v in flatten(runtime).items())
+    return f"{pipelines} {extra}"[:250] if extra else pipelines

@@ -26,11 +26,14 @@ from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 from mmctr.datasets import atomic_path
 from mmctr.tracking.config import TrackingConfig
 
-__all__ = ["MlflowStore", "flatten"]
+__all__ = ["MlflowStore", "flatten", "logged_params"]
 
 logger = logging.getLogger(__name__)
 _BATCH = 100  # MLflow's limit of params per log_batch call
 _BAD_KEY = re.compile(r"[^/\w.\- :]")
+# the UI opens a model-training experiment on its runs table (not the GenAI overview)
+_KIND = "mlflow.experimentKind"
+_ML_EXPERIMENT = {_KIND: "custom_model_development"}
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -42,6 +45,23 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
             out.update(flatten(value, f"{name}."))
         else:
             out[name] = value
+    return out
+
+
+def logged_params(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The flat parameters shown in the UI: the resolved training block as
+    ``model.*`` / ``train.*``, every other block flattened."""
+    out: dict[str, Any] = {}
+    for block, value in parameters.items():
+        if block == "training":
+            model = value["presets"]["recorded"]["model"]
+            out.update({f"model.{k}": v for k, v in model.items()})
+            out.update({f"train.{k}": v for k, v in value.items()
+                        if k not in ("preset", "presets")})
+        elif isinstance(value, Mapping):
+            out[block] = dict(value)
+        else:
+            out[block] = value
     return out
 
 
@@ -76,9 +96,11 @@ class MlflowStore:
             location = Path(cfg.artifact_location)
             location = location if location.is_absolute() else self.project / location
             self.experiment_id = self.client.create_experiment(
-                cfg.experiment, artifact_location=location.as_uri())
+                cfg.experiment, artifact_location=location.as_uri(), tags=_ML_EXPERIMENT)
         else:
             self.experiment_id = experiment.experiment_id
+            if _KIND not in experiment.tags:
+                self.client.set_experiment_tag(self.experiment_id, _KIND, _ML_EXPERIMENT[_KIND])
 
     # ---- runs ------------------------------------------------------------------
     def start_run(self, name: str, tags: Mapping[str, str], parent: str | None = None) -> str:
@@ -165,7 +187,9 @@ class _Recorder:
     def child_run(self, name: str, params: Mapping[str, Any],
                   parameters: Mapping[str, Any] | None) -> Iterator[_ChildRun]:
         run = _ChildRun(self.store, self.store.start_run(name, {}, parent=self.parent))
-        self.store.log_params(run.run_id, params)
+        # the resolved configuration under the parent's names (model.*, train.*), then
+        # what distinguishes this child
+        self.store.log_params(run.run_id, {**logged_params(parameters or {}), **params})
         if parameters is not None:
             self.store.log_parameters_file(run.run_id, parameters)
         try:

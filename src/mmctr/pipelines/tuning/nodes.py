@@ -131,7 +131,8 @@ def tune_study(
         sampled = {key: dist.suggest(trial, key) for key, dist in cfg.space.items()}
         name, model_params, tcfg = trial_config(training, sampled, cfg.budget)
         recorded = tracking.recorded_training(name, model_params, dataclasses.asdict(tcfg))
-        with tracking.child_run(f"trial-{trial.number:03d}", {**sampled, "model.name": name},
+        logged = {k if "." in k else f"train.{k}": v for k, v in sampled.items()}
+        with tracking.child_run(f"trial-{trial.number:03d}", {**logged, "optuna.trial": trial.number},
                                 {"training": recorded}) as run:
             run.set_tags({"optuna.study": cfg.study_name, "optuna.trial": str(trial.number)})
 
