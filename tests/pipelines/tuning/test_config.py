@@ -72,3 +72,22 @@ def test_best_parameters_is_the_base_preset_with_the_best_keys():
     assert summary["trials"] == {"COMPLETE": 2}
     with pytest.raises(ValueError, match="no trial"):
         best_parameters(optuna.create_study(), TRAINING, {"space": SPACE})
+
+
+def test_plots_are_figures_and_leave_the_global_matplotlib_style_alone():
+    import matplotlib
+    import optuna
+    from matplotlib.figure import Figure
+
+    from mmctr.pipelines.tuning.nodes import history_plot, importance_plot
+
+    study = optuna.create_study(direction="maximize")
+    dist = {"learning_rate": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)}
+    importance_alone = importance_plot(study)  # no completed trial: a message, not an error
+    for value, lr in ((0.6, 1e-3), (0.7, 2e-3), (0.65, 5e-3)):
+        study.add_trial(optuna.trial.create_trial(params={"learning_rate": lr}, value=value,
+                                                  distributions=dist))
+    before = dict(matplotlib.rcParams)
+    figures = [history_plot(study), importance_plot(study), importance_alone]
+    assert all(isinstance(f, Figure) for f in figures)
+    assert dict(matplotlib.rcParams) == before

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 import optuna
 import pandas as pd
@@ -220,7 +221,7 @@ def history_plot(study: optuna.Study) -> Figure:
     """Optuna's optimisation history (valid AUC of each trial and the best so far)."""
     from optuna.visualization.matplotlib import plot_optimization_history
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), matplotlib.rc_context():  # optuna sets a global style
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         ax = plot_optimization_history(study, target_name="valid AUC")
     ax.set_title(f"Optimisation history: study '{study.study_name}'")
@@ -233,7 +234,7 @@ def importance_plot(study: optuna.Study) -> Figure:
 
     if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < 2:
         return _message_figure("parameter importances need at least two completed trials")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), matplotlib.rc_context():  # optuna sets a global style
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         ax = plot_param_importances(study, target_name="valid AUC")
     return ax.figure
