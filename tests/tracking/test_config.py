@@ -76,3 +76,21 @@ def test_hook_starts_no_run_off_rank_zero_when_off_or_without_training(
 def test_train_config_fields_are_all_recorded():
     block = recorded_training("din", {}, dataclasses.asdict(TrainConfig()))
     assert {f.name for f in dataclasses.fields(TrainConfig)} <= set(block)
+
+
+def test_a_store_that_cannot_open_leaves_the_run_unrecorded_not_failed(tmp_path, monkeypatch, caplog):
+    monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.delenv("MMCTR_TRACKING", raising=False)
+    (tmp_path / "a_file").write_text("not a directory")
+    context = SimpleNamespace(
+        params={"tracking": {"enabled": True,
+                             "tracking_uri": f"sqlite:///{tmp_path}/a_file/mlruns.db"},
+                "training": TRAINING},
+        project_path=tmp_path, env="test")
+    hooks = TrackingHooks()
+    hooks.after_context_created(context)
+    hooks.before_pipeline_run({"pipeline_names": ["training"]}, _pipeline("train_model_node"))
+    assert tracking.active_recorder() is None
+    assert "could not start an MLflow run" in caplog.text
+    hooks.after_dataset_saved("model", {"best_metric": {"valid_auc": 0.7}})  # a no-op now
+    hooks.after_pipeline_run()

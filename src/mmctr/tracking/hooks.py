@@ -38,12 +38,8 @@ def run_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(params)
     if "training" in out:
         name, model_params, cfg = resolve_training(out["training"])
-        out["training"] = recorded_training(name, model_params, _asdict(cfg))
+        out["training"] = recorded_training(name, model_params, dataclasses.asdict(cfg))
     return out
-
-
-def _asdict(cfg: Any) -> dict[str, Any]:
-    return dataclasses.asdict(cfg)
 
 
 def _metrics_of(name: str, data: Any) -> list[tuple[dict[str, float], int | None]]:
@@ -103,15 +99,21 @@ class TrackingHooks:
         names = run_params.get("pipeline_names") or [run_params.get("pipeline_name")]
         name = "+".join(n or "__default__" for n in names)
         runtime = run_params.get("runtime_params") or {}
-        self._store = MlflowStore(cfg, self._project)
-        if closed := self._store.close_dead_runs():
-            logger.info("tracking: %d run(s) of a killed command marked KILLED", closed)
-        self._run_id = self._store.start_run(_run_name(name, runtime), {
-            "kedro.pipelines": name, "kedro.env": str(self._env or ""),
-            "kedro.runtime_params": str(runtime)})
         parameters = run_parameters(self._params)
-        self._store.log_params(self._run_id, logged_params(parameters))
-        path = self._store.log_parameters_file(self._run_id, parameters)
+        try:
+            self._store = MlflowStore(cfg, self._project)
+            if closed := self._store.close_dead_runs():
+                logger.info("tracking: %d run(s) of a killed command marked KILLED", closed)
+            self._run_id = self._store.start_run(_run_name(name, runtime), {
+                "kedro.pipelines": name, "kedro.env": str(self._env or ""),
+                "kedro.runtime_params": str(runtime)})
+            self._store.log_params(self._run_id, logged_params(parameters))
+            path = self._store.log_parameters_file(self._run_id, parameters)
+        except Exception:  # tracking never fails a run: it goes on unrecorded
+            logger.warning("tracking: could not start an MLflow run in %s; this run is not "
+                           "recorded", cfg.tracking_uri, exc_info=True)
+            self._end("FAILED")
+            return
         tracking.set_recorder(self._store.recorder(self._run_id))
         logger.info("tracking: MLflow run %s (%s) in %s; parameters in %s",
                     self._run_id, name, self._store.uri, path)
@@ -150,11 +152,11 @@ class TrackingHooks:
         self._end("FAILED")
 
     def _end(self, status: str) -> None:
-        if self._run_id is not None:
-            self._store.end_run(self._run_id, status)
-            logger.info("tracking: MLflow run %s %s", self._run_id, status.lower())
+        run_id, self._run_id = self._run_id, None
         tracking.set_recorder(None)
-        self._run_id = None
+        if run_id is not None:
+            self._store.end_run(run_id, status)
+            logger.info("tracking: MLflow run %s %s", run_id, status.lower())
 
 
 def _run_name(pipelines: str, runtime: Mapping[str, Any]) -> str:
