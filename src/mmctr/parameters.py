@@ -281,3 +281,20 @@ def _submission(block: Any, params: Mapping[str, Any]) -> None:
 
     cfg = _config(_mapping(block, "params:submission"))
     _device(cfg.device, "params:submission.device")
+
+
+@register("tuning")
+def _tuning(block: Any, params: Mapping[str, Any]) -> None:
+    from mmctr.pipelines.tuning.config import tuning_config
+
+    cfg = tuning_config(_mapping(block, "params:tuning"))
+    _positive(cfg.n_trials, "params:tuning.n_trials")
+
+
+@register("tracking")
+def _tracking(block: Any, params: Mapping[str, Any]) -> None:
+    import os
+
+    from mmctr.tracking.config import tracking_config
+
+    tracking_config(_mapping(block or {}, "params:tracking"), os.environ)

@@ -4,8 +4,9 @@ from kedro.config import OmegaConfigLoader
 
 from mmctr.hooks import ProjectHooks
 from mmctr.session import MmctrSession
+from mmctr.tracking.hooks import TrackingHooks
 
-HOOKS = (ProjectHooks(),)
+HOOKS = (ProjectHooks(), TrackingHooks())
 
 # `kedro run` without --pipelines runs the parameter `default_pipeline`
 SESSION_CLASS = MmctrSession

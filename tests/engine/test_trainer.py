@@ -112,3 +112,29 @@ def test_embedding_tables_get_their_own_learning_rate(tiny_data):
     assert tables and all(any(p is t for p in groups[0.3]) for t in tables)
     assert all(not any(p is t for t in tables) for p in groups[CFG.learning_rate])
     assert len(make_optimizer(model, CFG, torch.device("cpu")).param_groups) == 1
+def test_epoch_callback_sees_each_row_and_can_stop_or_abort(tiny_data):
+    seen = []
+
+    def stop_after_two(row):
+        seen.append(row)
+        return row["epoch"] == 2
+
+    _, plain = _train(tiny_data)
+    torch.manual_seed(CFG.seed)
+    model = TinyModel(tiny_data["num_items"])
+    stopped = train_model(CFG, model, tiny_data["train"], tiny_data["valid"],
+                          tiny_data["items"], on_epoch_end=stop_after_two)
+    assert [r["epoch"] for r in seen] == [1, 2]
+    assert len(stopped.history) == 2
+    # the callback only observes: the epochs it saw match a run without it
+    assert [r["valid_auc"] for r in stopped.history] == [r["valid_auc"] for r in plain.history[:2]]
+
+    class Abort(Exception):
+        pass
+
+    def abort(row):
+        raise Abort(row["epoch"])
+
+    with pytest.raises(Abort):
+        train_model(CFG, TinyModel(tiny_data["num_items"]), tiny_data["train"],
+                    tiny_data["valid"], tiny_data["items"], on_epoch_end=abort)

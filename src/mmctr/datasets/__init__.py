@@ -8,6 +8,7 @@ from mmctr.datasets.atomic import (
     NoneDataset,
     ParquetDataset,
     TextDataset,
+    YAMLDataset,
     atomic_path,
     remove_stale_temporaries,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "ParquetDataset",
     "TextDataset",
     "TorchDataset",
+    "YAMLDataset",
     "atomic_path",
     "remove_stale_temporaries",
 ]

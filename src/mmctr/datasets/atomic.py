@@ -45,6 +45,7 @@ from kedro_datasets.matplotlib import MatplotlibDataset as _MatplotlibDataset
 from kedro_datasets.pandas import CSVDataset as _CSVDataset
 from kedro_datasets.pandas import ParquetDataset as _ParquetDataset
 from kedro_datasets.text import TextDataset as _TextDataset
+from kedro_datasets.yaml import YAMLDataset as _YAMLDataset
 
 from mmctr.errors import DataFileError, MmctrError
 
@@ -56,6 +57,7 @@ __all__ = [
     "ParquetDataset",
     "NoneDataset",
     "TextDataset",
+    "YAMLDataset",
     "atomic_path",
     "remove_stale_temporaries",
     "shown_path",
@@ -373,3 +375,7 @@ class TextDataset(AtomicSaveMixin, _TextDataset):
 
 class MatplotlibDataset(AtomicSaveMixin, _MatplotlibDataset):
     """``matplotlib.MatplotlibDataset`` with atomic saves (closes the figure after)."""
+
+
+class YAMLDataset(AtomicSaveMixin, _YAMLDataset):
+    """``yaml.YAMLDataset`` with atomic saves, ``read_only`` and ``optional``."""

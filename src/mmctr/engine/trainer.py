@@ -14,7 +14,7 @@ import copy
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,10 @@ __all__ = [
     "train_model",
     "train_step",
 ]
+
+# Called on rank 0 with each epoch's history row; returning True stops training after
+# that epoch (an exception it raises, e.g. a pruned search trial, ends training).
+EpochCallback = Callable[[dict[str, float]], bool]
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +234,7 @@ def train_model(
     valid: Mapping[str, np.ndarray],
     item_sources: Mapping[str, Mapping[str, np.ndarray] | None],
     run_info: Mapping[str, Any] | None = None,
+    on_epoch_end: EpochCallback | None = None,
 ) -> TrainResult:
     """Train ``model`` with early stopping on valid AUC; return the best weights.
 
@@ -241,13 +246,18 @@ def train_model(
         item_sources: ``{"item_features": ..., "item_semantics": ...}``.
         run_info: the model's name/params, hashed into the checkpoint's file name so
             that only the same run resumes from it.
+        on_epoch_end: optional, called on rank 0 after each epoch's validation with a
+            copy of the history row (``epoch``, ``valid_auc`` ...); ``True`` stops
+            training after that epoch. Absent, training is unchanged.
 
     Returns:
         A :class:`TrainResult`; on every rank of a distributed run, with rank 0's result.
     """
     if cfg.world_size > 1 and not ddp.in_distributed_env():
+        if on_epoch_end is not None:  # it would run in a spawned child, not here
+            raise ValueError("on_epoch_end needs world_size 1 or a torchrun launch")
         return ddp.spawn(_train, cfg, model, train, valid, item_sources, run_info)
-    return _train(cfg, model, train, valid, item_sources, run_info)
+    return _train(cfg, model, train, valid, item_sources, run_info, on_epoch_end)
 
 
 def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
@@ -257,6 +267,7 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
     valid: Mapping[str, np.ndarray],
     item_sources: Mapping[str, Mapping[str, np.ndarray] | None],
     run_info: Mapping[str, Any] | None = None,
+    on_epoch_end: EpochCallback | None = None,
 ) -> TrainResult:
     # ---- setup -------------------------------------------------------------
     rank, world_size, local_rank = ddp.init_if_needed(cfg.device)
@@ -338,6 +349,9 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
             stop = best["bad_epochs"] >= cfg.patience
             if best["bad_epochs"] and not stop and cfg.plateau_factor != 1.0:
                 _reduce_on_plateau(cfg, model, optimizer, best, device)
+            if on_epoch_end is not None and on_epoch_end(dict(row)):
+                logger.info("stopped after epoch %d by the epoch callback", epoch + 1)
+                stop = True
             if ckpt_path is not None:
                 save_checkpoint(ckpt_path, {
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(),

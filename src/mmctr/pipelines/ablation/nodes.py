@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mmctr import tracking
 from mmctr.config import deep_merge, from_params
 from mmctr.engine.baselines import (
     PopularityConfig,
@@ -113,6 +114,8 @@ def run_ablation(
                                   full_vocab, params, resolve_training(training)[2].seed,
                                   n_seeds)
             rows.append(_summarise(variant, baseline, runs))
+            tracking.record_child_run(f"ablation/{variant}", {"variant": variant,
+                                      "baseline": baseline, "seeds": len(runs)}, None, rows[-1])
             continue
         name, model_params, cfg = variant_config(training, params.get("budget", {}), overrides)
         logger.info("ablation %d/%d: %s (%s), %d seed(s)", i, len(variants), variant, name,
@@ -141,6 +144,11 @@ def run_ablation(
             })
             runs.append(run)
         rows.append(_summarise(variant, name, runs))
+        tracking.record_child_run(  # a run nested under this command's, when tracked
+            f"ablation/{variant}", {"variant": variant, "model.name": name, "seeds": n_seeds,
+                                     **{f"model.{k}": v for k, v in model_params.items()}},
+            {"training": tracking.recorded_training(name, model_params, dataclasses.asdict(cfg))},
+            rows[-1])
     table = pd.DataFrame(rows)
     if synthetic_truth is not None:
         for split in ("valid", "test"):

@@ -14,7 +14,7 @@ import torch
 
 from mmctr.config import deep_merge, from_params
 from mmctr.engine.batching import merge_rows
-from mmctr.engine.trainer import TrainConfig, train_model
+from mmctr.engine.trainer import EpochCallback, TrainConfig, train_model
 from mmctr.models import build_model, count_parameters
 
 logger = logging.getLogger(__name__)
@@ -109,12 +109,14 @@ def fit(
     valid_rows: Mapping[str, np.ndarray],
     item_sources: Mapping[str, Mapping[str, np.ndarray] | None],
     vocab: dict[str, int],
+    on_epoch_end: EpochCallback | None = None,
 ) -> dict[str, Any]:
     """Build ``name`` with ``model_params``, train it, return the model artifact.
 
     The artifact holds the best weights and everything needed to rebuild the model
     (``mmctr.models.load_model``): name, parameters, vocabulary, training config,
     history, best epoch and metric, trainable parameter count and training time.
+    ``on_epoch_end`` is handed to :func:`mmctr.engine.trainer.train_model`.
     """
     torch.manual_seed(cfg.seed)
     model = build_model(name, model_params, vocab)
@@ -123,7 +125,8 @@ def fit(
     logger.info("training %s (%s trainable parameters) with %s", name, f"{n_params:,}", cfg)
     start = time.perf_counter()
     result = train_model(cfg, model, train_rows, valid_rows, item_sources,
-                         run_info={"model_name": name, "model_params": model_params, "vocab": vocab})
+                         run_info={"model_name": name, "model_params": model_params, "vocab": vocab},
+                         on_epoch_end=on_epoch_end)
     return {
         "model_name": name,
         "model_params": dict(model_params),
