@@ -51,7 +51,7 @@ def test_a_mixed_set_of_features_is_refused_and_nothing_is_written(prepared_proj
     stamp_path(path).write_text(json.dumps({**stamp, "fingerprint": "another-run"}))
     before = _outputs(prepared_project)
     with pytest.raises(StaleInputError, match=(
-            r"test_features and item_features, train_features, valid_features come from "
+            r"test_features and item_features, train_features, valid_features, vocab come from "
             r"different runs of feature_engineering.build_features_node \(a run stopped "
             r"between two saves\): rerun `kedro run --pipelines feature_engineering")):
         run_kedro(prepared_project, pipelines=["semantic_similarity"])
