@@ -95,16 +95,16 @@ def test_only_the_blocks_the_pipeline_reads_are_checked():
 
 
 def test_unknown_blocks_are_tolerated_and_new_ones_plug_in(monkeypatch):
-    params = {**_params(), "tuning": {"trials": 0}, "tracking": {"uri": "x"}}
-    assert "tuning" not in validate_parameters(params)  # no validator yet: tolerated
+    params = {**_params(), "serving": {"replicas": 0}, "other": {"uri": "x"}}
+    assert "serving" not in validate_parameters(params)  # no validator yet: tolerated
 
-    monkeypatch.setitem(VALIDATORS, "tuning", VALIDATORS.get("tuning"))
+    monkeypatch.setitem(VALIDATORS, "serving", None)
 
-    @register("tuning")
-    def _tuning(block, all_params):
-        if block["trials"] < 1:
-            raise ValueError("trials must be >= 1")
+    @register("serving")
+    def _serving(block, all_params):
+        if block["replicas"] < 1:
+            raise ValueError("replicas must be >= 1")
 
-    with pytest.raises(ParameterError, match=r"params:tuning: trials must be >= 1"):
+    with pytest.raises(ParameterError, match=r"params:serving: replicas must be >= 1"):
         validate_parameters(params)
 

@@ -193,9 +193,9 @@ def _ablation(block: Any, params: Mapping[str, Any]) -> None:
         raise ParameterError(
             f"params:ablation.budget: unknown key(s) {unknown}; expected some of {sorted(fields)}"
         )
-    selected = block.get("run") or list(variants)
-    if isinstance(selected, str):
-        selected = [selected]
+    from mmctr.pipelines.ablation.nodes import selected_variants
+
+    selected = selected_variants(block.get("run"), variants)
     missing = [name for name in selected if name not in variants]
     if missing:
         raise ParameterError(
@@ -217,7 +217,7 @@ def _ablation(block: Any, params: Mapping[str, Any]) -> None:
         return  # the training block is checked (or reported missing) on its own
     _, _, base = variant_config(training, budget, {})
     check_train_config(base, "params:ablation.budget")
-    for variant in selected:
+    for variant in variants:  # every variant, selected or not: a typo is a typo
         overrides = dict(_mapping(variants[variant] or {}, f"params:ablation.variants.{variant}"))
         where = f"params:ablation.variants.{variant}"
         if "baseline" in overrides:

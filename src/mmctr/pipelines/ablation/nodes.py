@@ -44,7 +44,13 @@ logger = logging.getLogger(__name__)
 #: ``baseline`` names a variant may take
 BASELINES = ("lightgbm", "popularity")
 
-__all__ = ["ablation_plot", "ablation_table_markdown", "run_ablation", "variant_config"]
+__all__ = [
+    "ablation_plot",
+    "ablation_table_markdown",
+    "run_ablation",
+    "selected_variants",
+    "variant_config",
+]
 
 
 def variant_config(
@@ -100,7 +106,7 @@ def run_ablation(
         raise ValueError(f"params:ablation.seeds must be ≥ 1, got {n_seeds}")
     rows = []
     variants = params["variants"]
-    selected = params.get("run") or list(variants)  # environments soft-merge variants
+    selected = selected_variants(params.get("run"), variants)  # envs soft-merge variants
     unknown = sorted(set(selected) - set(variants))
     if unknown:
         raise ValueError(f"params:ablation.run: unknown variant(s) {unknown}; known: {list(variants)}")
@@ -155,6 +161,14 @@ def run_ablation(
             part = synthetic_truth[synthetic_truth["split"] == split]
             table[f"oracle_{split}_auc"] = auc(part["label"], part["prob"])
     return table
+
+
+def selected_variants(run: Any, variants: Mapping[str, Any]) -> list[str]:
+    """The variants ``params:ablation.run`` names: a list, one name, or ``all`` / null for
+    every variant in ``variants``."""
+    if run is None or run == "all":
+        return list(variants)
+    return [run] if isinstance(run, str) else list(run)
 
 
 def _metrics(
