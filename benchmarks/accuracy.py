@@ -14,7 +14,9 @@ process (synthetic → feature engineering → similarity statistics), then trai
 - the LightGBM baseline of the ablation (``conf/base/parameters_ablation.yml``), once per seed;
 
 and prints one table: test AUC (mean ± std over seeds; the generator's hidden test labels),
-the baseline's, the oracle's (true click probabilities), the gaps, training time. The
+the baseline's, the oracle's (true click probabilities), the content ceiling (the oracle
+without the generator's hidden per-item and per-user offsets, which only ids reveal), the
+gaps, training time. The
 real-scale world trains for one epoch (every row seen once), the others to early stopping.
 """
 
@@ -198,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
             "model_test_auc": _mean_std(m_auc),
             "tree_test_auc": _mean_std(t_auc) if tree else "–",
             "oracle_test_auc": f"{oracle:.4f}",
+            "content_ceiling": f"{data['oracle']['test_content_auc']:.4f}",
             "model_minus_tree": f"{np.mean(m_auc) - np.mean(t_auc):+.4f}" if tree else "–",
             "gap_to_oracle": f"{oracle - np.mean(m_auc):.4f}",
             "model_valid_auc": _mean_std([r["valid_auc"] for r in model]),

@@ -201,12 +201,15 @@ def _split(world: World, split: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     names = ("user_id", "likes_level", "views_level", "item_id", "length")
     cols = {name: np.empty(n, dtype=np.int64) for name in names}
     prob, label = np.empty(n), np.empty(n, dtype=np.int64)
+    content = np.empty(n)  # the click logit without the hidden per-item and per-user offsets
     starts = range(0, n, cfg.chunk_rows)
     for chunk, lo in enumerate(tqdm(starts, desc=f"synthetic {split}", disable=len(starts) < 2)):
         hi = min(lo + cfg.chunk_rows, n)
         rng = np.random.default_rng([cfg.seed, _STREAMS[split], chunk])
         rows = sample_rows(world, hi - lo, rng, warm_targets=split == "train")
         prob[lo:hi] = 1 / (1 + np.exp(-(world.bias + rows["score"])))
+        content[lo:hi] = (rows["score"] - cfg.w_item * world.effect[rows["item_id"]]
+                          - cfg.w_user * world.user_bias[rows["user_id"] - 1])
         label[lo:hi] = rng.random(hi - lo) < prob[lo:hi]
         for name in names:
             cols[name][lo:hi] = rows[name]
@@ -235,7 +238,7 @@ def _split(world: World, split: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     logger.info("%s: click rate %.3f, history mean %.2f / median %.0f / max %d",
                 split, stats["click_rate"], stats["history_mean"], stats["history_median"],
                 stats["history_max"])
-    return frame, {"stats": stats, "label": label, "prob": prob}
+    return frame, {"stats": stats, "label": label, "prob": prob, "content": content}
 
 
 def train_split(world: World) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -302,6 +305,8 @@ def oracle_report(
     for name, t in (("train", train), ("valid", valid), ("test", test)):
         oracle[f"{name}_auc"] = _auc(t["label"], t["prob"])
         oracle[f"{name}_logloss"] = _logloss(t["label"], t["prob"])
+        if "content" in t:  # what content alone can reach: no item/user offsets known
+            oracle[f"{name}_content_auc"] = _auc(t["label"], t["content"])
         oracle[f"{name}_mean_prob"] = float(t["prob"].mean()) if len(t["prob"]) else None
         oracle.update({f"{name}_{key}": value for key, value in t["stats"].items()})
     oracle.update({key: value for key, value in dataclasses.asdict(world.sizes).items()})
