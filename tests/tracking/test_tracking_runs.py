@@ -111,7 +111,8 @@ def test_ablation_variants_and_tuning_trials_are_nested_under_one_parent(prepare
                if "mlflow.parentRunId" not in r.data.tags}
     assert sorted(parents) == ["ablation", "tuning"]
     children = {r.info.run_name: r.data.tags.get("mlflow.parentRunId") for r in runs}
-    variants = ["ablation/din", "ablation/transformer_dcn", "ablation/similarity_and_quantization"]
+    variants = ["ablation/lightgbm", "ablation/popularity", "ablation/din",
+                "ablation/transformer_dcn", "ablation/quantization"]
     assert {v: children[v] for v in variants} == dict.fromkeys(variants, parents["ablation"])
     assert {t: children[t] for t in ("trial-000", "trial-001")} == dict.fromkeys(
         ("trial-000", "trial-001"), parents["tuning"])

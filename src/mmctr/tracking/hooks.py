@@ -91,7 +91,8 @@ class TrackingHooks:
         cfg = self._cfg
         if cfg is None or not cfg.enabled or int(os.environ.get("RANK", "0")) != 0:
             return
-        if not any(node.name in cfg.trigger_nodes for node in pipeline.nodes):
+        if not any(node.name.rsplit(".", 1)[-1] in cfg.trigger_nodes  # namespaced: stage.node
+                   for node in pipeline.nodes):
             return
         # the only MLflow import
         from mmctr.tracking.mlflow_store import MlflowStore, logged_params
