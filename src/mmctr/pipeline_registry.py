@@ -10,6 +10,7 @@ from kedro.pipeline import Pipeline
 DEFAULT_CHAIN = (
     "synthetic",
     "feature_engineering",
+    "item_embedding",
     "semantic_similarity",
     "training",
     "evaluation",
@@ -20,7 +21,8 @@ DEFAULT_CHAIN = (
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
 
-    ``__default__`` chains synthetic → feature_engineering → semantic_similarity →
+    ``__default__`` chains synthetic → feature_engineering → item_embedding →
+    semantic_similarity →
     training → evaluation → submission; ``real_data`` (its own package) is the same
     chain without ``synthetic``, the default of the ``microlens`` environment.
 

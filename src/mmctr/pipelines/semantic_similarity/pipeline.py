@@ -21,7 +21,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 func=normalise_embeddings,
-                inputs="item_features",
+                inputs="item_features_embedded",
                 outputs="item_emb_normalised",
                 name="normalise_embeddings_node",
             ),

@@ -47,10 +47,18 @@ def resolve_training(params: Mapping[str, Any]) -> tuple[str, dict[str, Any], Tr
 
 
 def model_vocab(
-    vocab: Mapping[str, int], item_semantics: Mapping[str, np.ndarray] | None
+    vocab: Mapping[str, int],
+    item_semantics: Mapping[str, np.ndarray] | None,
+    item_features: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, int]:
-    """The feature vocabulary plus the sizes of the semantic item columns."""
+    """The feature vocabulary plus the sizes of the semantic item columns.
+
+    ``emb_dim`` is taken from the item table the model reads (``item_emb``'s width: the
+    item_embedding recipe may change it) when ``item_features`` is given.
+    """
     out = dict(vocab)
+    if item_features is not None:
+        out["emb_dim"] = int(np.asarray(item_features["item_emb"]).shape[1])
     if item_semantics is not None:
         codes = np.asarray(item_semantics["rq_codes"])
         out["rq_layers"] = int(codes.shape[1])
@@ -91,7 +99,7 @@ def train(
         merge_rows(train_features, train_similarity),
         merge_rows(valid_features, valid_similarity),
         {"item_features": item_features, "item_semantics": item_semantics},
-        model_vocab(vocab, item_semantics),
+        model_vocab(vocab, item_semantics, item_features),
     )
     return artifact, pd.DataFrame(artifact["history"])
 
