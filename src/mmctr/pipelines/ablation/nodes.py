@@ -22,6 +22,7 @@ from mmctr.engine.batching import merge_rows
 from mmctr.engine.metrics import auc, grouped_auc, logloss
 from mmctr.engine.scoring import score
 from mmctr.engine.trainer import native_bf16, resolve_device
+from mmctr.pipelines.ablation.embedding_variants import VARIANT_KEY
 from mmctr.pipelines.training.nodes import fit, model_vocab, resolve_training
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def variant_config(
     """
     name, model_params, cfg = resolve_training(training)
     variant = dict(variant)
+    variant.pop(VARIANT_KEY, None)  # an item-embedding recipe: see embedding_variants
     model_over = dict(variant.pop("model", {}))
     if variant.pop("model_reset", False):
         model_params = {}
@@ -63,15 +65,20 @@ def run_ablation(
     synthetic_truth: pd.DataFrame | None,
     training: dict[str, Any],
     params: dict[str, Any],
+    item_tables: Mapping[str, dict[str, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     """Train every variant of ``params["variants"]`` and measure it.
+
+    ``item_tables`` (variant → item table) replaces the item table of the variants that
+    name an item-embedding recipe (:mod:`.embedding_variants`).
 
     Returns:
         One row per variant: valid AUC / logloss / gAUC, test AUC and the oracle AUCs
         when hidden labels exist, trainable parameters, training time and throughput.
     """
     sources = {"item_features": item_features, "item_semantics": item_semantics}
-    full_vocab = model_vocab(vocab, item_semantics)
+    full_vocab = model_vocab(vocab, item_semantics, item_features)
+    item_tables = item_tables or {}
     train_rows = merge_rows(train_features, train_similarity)
     valid_rows = merge_rows(valid_features, valid_similarity)
     truth = _test_truth(synthetic_truth)
@@ -90,8 +97,12 @@ def run_ablation(
             rows.append({"variant": variant, "model": name,
                          "note": "skipped: no native bf16 on this machine (emulated: see benchmarks/results.md)"})
             continue
-        artifact = fit(name, model_params, cfg, train_rows, valid_rows, sources, full_vocab)
-        score_args = dict(item_sources=sources, batch_size=cfg.eval_batch_size,
+        v_sources, v_vocab = sources, full_vocab
+        if variant in item_tables:  # this variant's item-embedding recipe
+            v_sources = {**sources, "item_features": item_tables[variant]}
+            v_vocab = model_vocab(vocab, item_semantics, item_tables[variant])
+        artifact = fit(name, model_params, cfg, train_rows, valid_rows, v_sources, v_vocab)
+        score_args = dict(item_sources=v_sources, batch_size=cfg.eval_batch_size,
                           device=cfg.device, bf16=cfg.bf16, progress=False)
         valid_p = score(artifact, valid_features, valid_similarity, **score_args)
         row = {
