@@ -203,7 +203,8 @@ def compute_recipe(
     if recipe == "co_click":
         cc = cfg.co_click_config
         inputs, _ = recipes.concat_pca(modalities, cc.input_dim, **pca_args)
-        emb, info = train_projection(inputs, pairs if pairs is not None else np.zeros((0, 2)), cfg.dim, cc)
+        dim = min(cfg.dim, inputs.shape[1])  # fewer items than dims: PCA keeps fewer
+        emb, info = train_projection(inputs, pairs if pairs is not None else np.zeros((0, 2)), dim, cc)
         return recipes.largest_unit(emb), info
     raise ValueError(f"unknown item_embedding recipe {recipe!r}; known: {list(RECIPES)}")
 
