@@ -171,6 +171,7 @@ def compute_recipe(
     provided: np.ndarray,
     modalities: Mapping[str, np.ndarray] | None,
     pairs: np.ndarray | None = None,
+    cache: dict[str, tuple[np.ndarray, dict[str, Any]]] | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """One recipe's item embedding.
 
@@ -180,6 +181,8 @@ def compute_recipe(
         provided: float32 (V, 128) ``item_emb_d128`` as shipped.
         modalities: modality name → (V, width) raw features; empty (or ``None``) without them.
         pairs: (P, 2) co-click pairs (``co_click`` only).
+        cache: recipe → result already computed with the same ``cfg`` (``whitened`` then
+            whitens its base without recomputing it).
 
     Returns:
         ``(emb, info)``: float32 (V, d), row 0 zero; ``info`` holds the explained-variance
@@ -198,7 +201,8 @@ def compute_recipe(
             modalities, {n: m.dim for n, m in mods.items()},
             {n: m.weight for n, m in mods.items()}, **pca_args)
     if recipe == "whitened":
-        base, info = compute_recipe(cfg.whiten, cfg, provided, modalities)
+        cached = (cache or {}).get(cfg.whiten)
+        base, info = cached or compute_recipe(cfg.whiten, cfg, provided, modalities)
         return recipes.whiten(base), {**info, "whitened": cfg.whiten}
     if recipe == "co_click":
         cc = cfg.co_click_config
@@ -283,12 +287,15 @@ def embedding_report(
     queries = np.sort(rng.choice(np.arange(1, n_items + 1), min(rep.queries, n_items), replace=False))
     k = max(1, min(rep.k, n_items - 1))
     variance: dict[str, list[float]] = {}
-    neighbours = {}
-    for name in names:
+    neighbours, cache = {}, {}
+    for name in sorted(names, key=lambda n: n != cfg.whiten):  # whitened reuses its base
         if name == used:
             emb, info = item_features_embedded["item_emb"], embedding_info["info"]
         else:
-            emb, info = compute_recipe(name, cfg, item_features["item_emb"], item_modalities)
+            emb, info = compute_recipe(name, cfg, item_features["item_emb"], item_modalities,
+                                       cache=cache)
+        if name == cfg.whiten:
+            cache[name] = (emb, info)
         for block, ratio in info.items():
             if isinstance(ratio, list):
                 variance.setdefault(block, np.cumsum(ratio).tolist())
