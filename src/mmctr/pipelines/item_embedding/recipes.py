@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -26,31 +27,58 @@ __all__ = [
     "pca",
     "per_modality_pca",
     "standardise",
+    "standardised_concat",
     "whiten",
 ]
 
 logger = logging.getLogger(__name__)
 
 
-def standardise(x: np.ndarray) -> np.ndarray:
+def standardise(x: np.ndarray, out: np.ndarray | None = None, chunk: int = 256) -> np.ndarray:
     """Z-score every column over the real items (rows 1..V-1); row 0 stays zero.
+
+    Column blocks of ``chunk`` are converted to float64 one at a time, so the only large
+    array is the float32 result (the 1,792 real columns at 91,718 items: 0.66 GB, not 2.6).
 
     Args:
         x: (V, D) raw features, row 0 the padding item.
+        out: optional float32 (V, D) array to write into (e.g. a slice of a wider matrix).
+        chunk: columns standardised at a time.
 
     Returns:
-        float32 (V, D); constant columns become 0 (no division by zero).
+        float32 (V, D) (``out`` when given); constant columns become 0 (no division by zero).
     """
-    body = x[1:].astype(np.float32)
-    mean = body.mean(axis=0, dtype=np.float64).astype(np.float32)
-    std = body.std(axis=0, dtype=np.float64).astype(np.float32)
-    body -= mean
-    body /= np.where(std > 0, std, 1.0)
-    return np.concatenate([np.zeros((1, x.shape[1]), np.float32), body])
+    if out is None:
+        out = np.empty(x.shape, dtype=np.float32)
+    out[0] = 0.0
+    for start in range(0, x.shape[1], chunk):
+        block = x[1:, start : start + chunk].astype(np.float64)
+        block -= block.mean(axis=0)
+        std = np.sqrt((block * block).mean(axis=0))
+        block /= np.where(std > 0, std, 1.0)
+        out[1:, start : start + chunk] = block
+    return out
+
+
+def standardised_concat(modalities: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The standardised modalities side by side, written into one float32 (V, Σ D) array."""
+    widths = [m.shape[1] for m in modalities.values()]
+    n = len(next(iter(modalities.values())))
+    x = np.empty((n, sum(widths)), dtype=np.float32)
+    col = 0
+    for m, width in zip(modalities.values(), widths, strict=True):
+        standardise(m, out=x[:, col : col + width])
+        col += width
+    return x
 
 
 def pca(
-    x: np.ndarray, dim: int, *, svd_solver: str = "randomized", seed: int = 0
+    x: np.ndarray,
+    dim: int,
+    *,
+    svd_solver: str = "randomized",
+    seed: int = 0,
+    iterated_power: int | str = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Principal components of the real items (rows 1..V-1), padding row 0 left at zero.
 
@@ -59,6 +87,8 @@ def pca(
         dim: components kept (at most ``min(V - 1, D)``).
         svd_solver: scikit-learn's solver (``randomized`` for the 1,792-d real matrix).
         seed: ``random_state`` of the randomized solver.
+        iterated_power: power iterations of the randomized solver (scikit-learn's "auto"
+            is 7 for 128 of 1,792 columns; 4 gives the same leading components faster).
 
     Returns:
         ``(pcs, ratio)``: float32 (V, dim) component scores, decreasing variance, and the
@@ -66,7 +96,8 @@ def pca(
     """
     body = x[1:]
     dim = min(dim, *body.shape)
-    model = PCA(n_components=dim, svd_solver=svd_solver, random_state=seed, copy=False)
+    model = PCA(n_components=dim, svd_solver=svd_solver, random_state=seed, copy=False,
+                iterated_power=iterated_power)
     scores = model.fit_transform(body).astype(np.float32)
     out = np.concatenate([np.zeros((1, dim), np.float32), scores])
     return out, model.explained_variance_ratio_.astype(np.float64)
@@ -79,16 +110,21 @@ def largest_unit(emb: np.ndarray) -> np.ndarray:
 
 
 def concat_pca(
-    modalities: Mapping[str, np.ndarray], dim: int, *, svd_solver: str = "randomized", seed: int = 0
+    modalities: Mapping[str, np.ndarray], dim: int, **pca_args: Any
 ) -> tuple[np.ndarray, dict[str, list[float]]]:
     """The organisers' recipe: standardise each column, concatenate, PCA to ``dim``.
+
+    Args:
+        modalities: name → (V, D_m) raw features.
+        dim: components kept.
+        **pca_args: ``svd_solver``, ``seed``, ``iterated_power`` of :func:`pca`.
 
     Returns:
         ``(emb, info)``: float32 (V, dim) on the largest-unit scale, and
         ``{"concat": explained-variance ratios}``.
     """
-    x = np.concatenate([standardise(m) for m in modalities.values()], axis=1)
-    pcs, ratio = pca(x, dim, svd_solver=svd_solver, seed=seed)
+    x = standardised_concat(modalities)
+    pcs, ratio = pca(x, dim, **pca_args)
     del x
     return largest_unit(pcs), {"concat": ratio.tolist()}
 
@@ -97,9 +133,7 @@ def per_modality_pca(
     modalities: Mapping[str, np.ndarray],
     dims: Mapping[str, int],
     weights: Mapping[str, float],
-    *,
-    svd_solver: str = "randomized",
-    seed: int = 0,
+    **pca_args: Any,
 ) -> tuple[np.ndarray, dict[str, list[float]]]:
     """PCA of each modality alone, each block scaled to unit total variance times its weight.
 
@@ -110,6 +144,7 @@ def per_modality_pca(
         modalities: name → (V, D_m) raw features.
         dims: name → components kept for that modality.
         weights: name → its weight in the fusion (0 drops the modality's influence).
+        **pca_args: ``svd_solver``, ``seed``, ``iterated_power`` of :func:`pca`.
 
     Returns:
         ``(emb, info)``: float32 (V, Σ dims) on the largest-unit scale, and
@@ -117,7 +152,7 @@ def per_modality_pca(
     """
     blocks, info = [], {}
     for name, raw in modalities.items():
-        pcs, ratio = pca(standardise(raw), dims[name], svd_solver=svd_solver, seed=seed)
+        pcs, ratio = pca(standardise(raw), dims[name], **pca_args)
         total = float(pcs[1:].var(axis=0).sum()) if len(pcs) > 1 else 0.0
         blocks.append(pcs * np.float32(weights[name] / max(np.sqrt(total), 1e-12)))
         info[name] = ratio.tolist()

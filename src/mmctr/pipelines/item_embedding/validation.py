@@ -75,6 +75,7 @@ def parse_item_feature(
         matrix = np.zeros((n_items, width), dtype=np.float32)
         matrix[ids] = values
         matrix[0] = 0.0
+        del values
         out[name] = matrix
     logger.info("%s passes every check: %d items, %s", file, n_items - 1,
                 {name: m.shape[1] for name, m in out.items()})
