@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 class CoClickConfig:
     """``params:item_embedding.co_click``."""
 
-    input_dim: int = 256  # raw features reduced by PCA (concat) before the projection
+    input_dim: int = 128  # raw features reduced by PCA (concat) before the projection
     hidden: int = 0  # correction: 0 linear, else an MLP of this hidden width
     history_items: int = 5  # newest history items paired with each clicked target
     max_pairs: int = 2_000_000  # pairs kept (a seeded random subset beyond that)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import torch
 from matplotlib.figure import Figure
 
@@ -146,7 +147,19 @@ def load_item_modalities(
         logger.info("No item_feature.parquet: only the recipe 'provided' is available")
         return {}
     columns = {name: (m.column, m.width) for name, m in cfg.modality_configs.items()}
+    _prompt_arrow_release()
     return parse_item_feature(raw_item_feature, len(item_features["item_emb"]), columns)
+
+
+def _prompt_arrow_release() -> None:
+    """Have pyarrow's jemalloc pool hand freed memory back at once (the raw table, 0.66 GB
+    at the real scale, is freed after this node; by default jemalloc keeps it for seconds,
+    through the PCA that follows). Process-wide and harmless; a no-op on other pools."""
+    try:
+        if pa.default_memory_pool().backend_name == "jemalloc":
+            pa.jemalloc_set_decay_ms(0)
+    except NotImplementedError:  # pragma: no cover - pyarrow built without jemalloc
+        pass
 
 
 def co_click_pairs(train_features: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> np.ndarray:
@@ -182,13 +195,15 @@ def compute_recipe(
         provided: float32 (V, 128) ``item_emb_d128`` as shipped.
         modalities: modality name → (V, width) raw features; empty (or ``None``) without them.
         pairs: (P, 2) co-click pairs (``co_click`` only).
-        cache: recipe → result already computed with the same ``cfg`` (``whitened`` then
-            whitens its base without recomputing it).
+        cache: recipe → result already computed with the same ``cfg``: read first, and
+            filled with the base of ``whitened`` / the input PCA of ``co_click``.
 
     Returns:
         ``(emb, info)``: float32 (V, d), row 0 zero; ``info`` holds the explained-variance
         ratios of the PCA recipes (per modality or ``concat``) or co_click's losses.
     """
+    if cache is not None and recipe in cache:
+        return cache[recipe]
     if recipe == "provided":
         return np.array(provided, dtype=np.float32), {}
     if not modalities:
@@ -202,12 +217,13 @@ def compute_recipe(
             modalities, {n: m.dim for n, m in mods.items()},
             {n: m.weight for n, m in mods.items()}, **pca_args)
     if recipe == "whitened":
-        cached = (cache or {}).get(cfg.whiten)
-        base, info = cached or compute_recipe(cfg.whiten, cfg, provided, modalities)
+        base, info = compute_recipe(cfg.whiten, cfg, provided, modalities, cache=cache)
         return recipes.whiten(base), {**info, "whitened": cfg.whiten}
     if recipe == "co_click":
         cc = cfg.co_click_config
-        inputs, _ = recipes.concat_pca(modalities, cc.input_dim, **pca_args)
+        inputs, pca_info = recipes.concat_pca(modalities, cc.input_dim, **pca_args)
+        if cache is not None and cc.input_dim == cfg.dim:  # its input is concat_pca itself
+            cache["concat_pca"] = (inputs, pca_info)
         dim = min(cfg.dim, inputs.shape[1])  # fewer items than dims: PCA keeps fewer
         emb, info = train_projection(inputs, pairs if pairs is not None else np.zeros((0, 2)), dim, cc)
         return recipes.largest_unit(emb), info
@@ -231,7 +247,8 @@ def embed_items(
     Returns:
         ``item_features_embedded``: ``item_tags`` int32 (V, 5) unchanged, ``item_emb``
         float32 (V, d) (row 0 zero); and a dict describing what was computed
-        (``recipe``, ``used``, ``dim``, ``info``, ``note``).
+        (``recipe``, ``used``, ``dim``, ``info``, ``note``, and ``cache``: the recipes
+        computed on the way, which the report reuses instead of recomputing them).
     """
     cfg = _config(params)
     used, note = cfg.recipe, ""
@@ -239,11 +256,13 @@ def embed_items(
         used = "provided"
         note = f"recipe {cfg.recipe!r} needs item_feature.parquet, which is absent: used 'provided'"
         logger.warning("item_embedding: %s", note)
-    emb, info = compute_recipe(used, cfg, item_features["item_emb"], item_modalities, click_pairs)
+    cache: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
+    emb, info = compute_recipe(used, cfg, item_features["item_emb"], item_modalities, click_pairs,
+                               cache=cache)
     logger.info("item_embedding: recipe %r, %d items × %d", used, len(emb) - 1, emb.shape[1])
     table = {"item_tags": np.asarray(item_features["item_tags"]), "item_emb": emb}
     return table, {"recipe": cfg.recipe, "used": used, "dim": int(emb.shape[1]),
-                   "info": info, "note": note}
+                   "info": info, "note": note, "cache": {**cache, used: (emb, info)}}
 
 
 def _neighbours(emb: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -288,15 +307,13 @@ def embedding_report(
     queries = np.sort(rng.choice(np.arange(1, n_items + 1), min(rep.queries, n_items), replace=False))
     k = max(1, min(rep.k, n_items - 1))
     variance: dict[str, list[float]] = {}
-    neighbours, cache = {}, {}
+    neighbours = {}
+    cache = dict(embedding_info.get("cache", {}))
+    cache[used] = (item_features_embedded["item_emb"], embedding_info["info"])
     for name in sorted(names, key=lambda n: n != cfg.whiten):  # whitened reuses its base
-        if name == used:
-            emb, info = item_features_embedded["item_emb"], embedding_info["info"]
-        else:
-            emb, info = compute_recipe(name, cfg, item_features["item_emb"], item_modalities,
-                                       cache=cache)
-        if name == cfg.whiten:
-            cache[name] = (emb, info)
+        emb, info = compute_recipe(name, cfg, item_features["item_emb"], item_modalities,
+                                   cache=cache)
+        cache[name] = (emb, info)
         for block, ratio in info.items():
             if isinstance(ratio, list):
                 variance.setdefault(block, np.cumsum(ratio).tolist())

@@ -37,6 +37,7 @@ def parse_item_feature(
     columns: Mapping[str, tuple[str, int]],
     *,
     file: str = ITEM_FEATURE_FILE,
+    chunk_rows: int = 8192,
 ) -> dict[str, np.ndarray]:
     """Check the raw feature table and return one matrix per modality, row i = item i.
 
@@ -50,6 +51,7 @@ def parse_item_feature(
         n_items: ``len(item_info)`` (items 1..n_items-1 plus the padding item 0).
         columns: modality name → (column, expected width).
         file: its file name (for messages).
+        chunk_rows: rows converted at a time (bounds the temporary copy).
 
     Returns:
         modality name → float32 (n_items, width); row 0 all zero.
@@ -71,7 +73,8 @@ def parse_item_feature(
     out = {}
     for name, (column, width) in columns.items():
         values = list_matrix(frame[column], file, column, dtype=np.float32, width=width,
-                             width_reason=f"width of modality '{name}'", finite=True)
+                             width_reason=f"width of modality '{name}'", finite=True,
+                             chunk_rows=chunk_rows)
         matrix = np.zeros((n_items, width), dtype=np.float32)
         matrix[ids] = values
         matrix[0] = 0.0
