@@ -125,7 +125,7 @@ def run_model(data: Mapping[str, Any], training: Mapping[str, Any], seed: int) -
     name, model_params, cfg = resolve_training(training)
     cfg = dataclasses.replace(cfg, seed=seed, checkpoint_dir=None, progress=False)
     sources = {"item_features": data["items"], "item_semantics": None}
-    vocab = model_vocab(data["vocab"], None, data["train_similarity"])
+    vocab = model_vocab(data["vocab"], None, data["train_similarity"], data["items"])
     artifact = fit(name, model_params, cfg, data["train"], data["valid"], sources, vocab)
     test_p = score(artifact, data["test_features"], data["test_similarity"], sources,
                    batch_size=cfg.eval_batch_size, device=cfg.device, progress=False)

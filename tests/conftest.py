@@ -14,7 +14,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see src/mmctr/__init__.py
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DATA_PIPELINES = ["synthetic", "feature_engineering", "semantic_similarity"]
+DATA_PIPELINES = ["synthetic", "feature_engineering", "item_embedding", "semantic_similarity"]
 
 
 def copy_project(dest: Path) -> Path:

@@ -227,10 +227,11 @@ def _ablation(block: Any, params: Mapping[str, Any]) -> None:
                     f"{', '.join(BASELINES)}; got {overrides}"
                 )
             continue
-        unknown = sorted(set(overrides) - fields - {"model", "model_reset"})
+        unknown = sorted(set(overrides) - fields - {"model", "model_reset", "item_embedding"})
         if unknown:
             raise ParameterError(
-                f"{where}: unknown key(s) {unknown}; expected model, model_reset or a "
+                f"{where}: unknown key(s) {unknown}; expected model, model_reset, "
+                f"item_embedding or a "
                 f"training key ({', '.join(sorted(fields))})"
             )
         name, model_params, cfg = variant_config(training, budget, overrides)
@@ -298,3 +299,10 @@ def _tracking(block: Any, params: Mapping[str, Any]) -> None:
     from mmctr.tracking.config import tracking_config
 
     tracking_config(_mapping(block or {}, "params:tracking"), os.environ)
+
+
+@register("item_embedding")
+def _item_embedding(block: Any, params: Mapping[str, Any]) -> None:
+    from mmctr.pipelines.item_embedding.nodes import _config
+
+    _config(_mapping(block, "params:item_embedding"))  # nested blocks checked at once

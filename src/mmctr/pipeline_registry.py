@@ -15,6 +15,7 @@ import mmctr.pipelines
 DEFAULT_CHAIN = (
     "synthetic",
     "feature_engineering",
+    "item_embedding",
     "semantic_similarity",
     "training",
     "evaluation",
@@ -66,9 +67,9 @@ def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
 
     Every stage is a namespaced modular pipeline (:func:`as_stage`). ``__default__``
-    chains synthetic → feature_engineering → semantic_similarity → training →
-    evaluation → submission; ``real_data`` is the same chain without ``synthetic``, the
-    default of the ``microlens`` environment.
+    chains synthetic → feature_engineering → item_embedding → semantic_similarity →
+    training → evaluation → submission; ``real_data`` is the same chain without
+    ``synthetic``, the default of the ``microlens`` environment.
 
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects.

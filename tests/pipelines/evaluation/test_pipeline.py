@@ -55,7 +55,7 @@ def _inputs(with_truth: bool) -> dict:
         "test_predictions": pd.DataFrame({"ID": np.arange(N_TEST),
                                           "prob": rng.uniform(size=N_TEST)}),
         "train_features": tiny_split(40, seed=1),
-        "item_features": tiny_items(),
+        "item_features_embedded": tiny_items(),
         "item_semantics": tiny_semantics(),
         "synthetic_truth": truth if with_truth else None,
         "synthetic_oracle": {"test_auc": 0.9} if with_truth else None,

@@ -52,7 +52,7 @@ def test_pipeline_slice_outputs():
     tags[0] = 0
     rows = {"train": 300, "valid": 40, "test": 50}
     inputs = {
-        "item_features": {"item_emb": emb, "item_tags": tags},
+        "item_features_embedded": {"item_emb": emb, "item_tags": tags},
         "params:semantic_similarity": _params(),
         "vocab": {"item": items},
         **{f"{s}_features": _split(rng, n, width, items) for s, n in rows.items()},

@@ -54,7 +54,7 @@ def test_full_pipeline_writes_csv_and_zip(tmp_path):
         "model": tiny_artifact(),
         "test_features": features,
         "test_similarity": tiny_similarity(features, seed=6),
-        "item_features": tiny_items(),
+        "item_features_embedded": tiny_items(),
         "item_semantics": tiny_semantics(),
         "params:submission": PARAMS,
     }

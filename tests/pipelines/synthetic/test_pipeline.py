@@ -9,7 +9,8 @@ from kedro.runner import SequentialRunner
 from mmctr.pipelines.synthetic import create_pipeline
 from tests.pipelines.synthetic.tiny_data import tiny_params
 
-OUTPUTS = ["raw_train", "raw_valid", "raw_test", "raw_item_info", "synthetic_truth", "synthetic_oracle"]
+OUTPUTS = ["raw_train", "raw_valid", "raw_test", "raw_item_info", "raw_item_feature", "raw_item_emb",
+           "synthetic_truth", "synthetic_oracle"]
 
 
 def test_pipeline_slice_outputs():
@@ -33,6 +34,7 @@ def test_pipeline_slice_outputs():
         assert len(frame) == sizes[f"n_{split}"]
         assert np.stack(frame["item_seq"].to_numpy()).shape == (len(frame), 100)
     assert len(catalog["raw_item_info"].load()) == sizes["n_items"] + 1
+    assert len(catalog["raw_item_feature"].load()) == len(catalog["raw_item_emb"].load()) == sizes["n_items"]
     truth = catalog["synthetic_truth"].load()
     assert len(truth) == sizes["n_valid"] + sizes["n_test"]
     oracle = catalog["synthetic_oracle"].load()

@@ -39,3 +39,9 @@ def test_model_vocab_adds_semantic_sizes():
     sem = {"rq_codes": np.array([[0, 0], [3, 7], [16, 2]]), "neighbors": np.zeros((3, 5))}
     vocab = model_vocab({"item": 3}, sem)
     assert vocab == {"item": 3, "rq_layers": 2, "rq_codes": 16, "num_neighbors": 5}
+
+
+def test_model_vocab_takes_emb_dim_from_the_item_table():
+    items = {"item_emb": np.zeros((3, 40), np.float32), "item_tags": np.zeros((3, 5))}
+    assert model_vocab({"item": 3, "emb_dim": 128}, None, item_features=items)["emb_dim"] == 40
+    assert model_vocab({"item": 3, "emb_dim": 128}, None)["emb_dim"] == 128

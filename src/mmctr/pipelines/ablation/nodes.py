@@ -37,6 +37,7 @@ from mmctr.engine.batching import merge_rows
 from mmctr.engine.metrics import auc, grouped_auc, logloss
 from mmctr.engine.scoring import score
 from mmctr.engine.trainer import native_bf16, resolve_device
+from mmctr.pipelines.ablation.embedding_variants import VARIANT_KEY
 from mmctr.pipelines.training.nodes import fit, model_vocab, resolve_training
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def variant_config(
     """
     name, model_params, cfg = resolve_training(training)
     variant = dict(variant)
+    variant.pop(VARIANT_KEY, None)  # an item-embedding recipe: see embedding_variants
     model_over = dict(variant.pop("model", {}))
     if variant.pop("model_reset", False):
         model_params = {}
@@ -87,8 +89,12 @@ def run_ablation(
     synthetic_truth: pd.DataFrame | None,
     training: dict[str, Any],
     params: dict[str, Any],
+    item_tables: Mapping[str, dict[str, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     """Train every variant of ``params["variants"]`` with ``params["seeds"]`` seeds.
+
+    ``item_tables`` (variant → item table) replaces the item table of the variants that
+    name an item-embedding recipe (:mod:`.embedding_variants`).
 
     Returns:
         One row per variant: mean (and standard deviation over seeds) of valid AUC and
@@ -96,7 +102,8 @@ def run_ablation(
         trainable parameters, training time and throughput.
     """
     sources = {"item_features": item_features, "item_semantics": item_semantics}
-    full_vocab = model_vocab(vocab, item_semantics, train_similarity)
+    full_vocab = model_vocab(vocab, item_semantics, train_similarity, item_features)
+    item_tables = item_tables or {}
     train_rows = merge_rows(train_features, train_similarity)
     valid_rows = merge_rows(valid_features, valid_similarity)
     test_rows = merge_rows(test_features, test_similarity)
@@ -131,12 +138,16 @@ def run_ablation(
             rows.append({"variant": variant, "model": name,
                          "note": "skipped: no native bf16 on this machine (emulated: see benchmarks/results.md)"})
             continue
+        v_sources, v_vocab = sources, full_vocab
+        if variant in item_tables:  # this variant's item-embedding recipe
+            v_sources = {**sources, "item_features": item_tables[variant]}
+            v_vocab = model_vocab(vocab, item_semantics, train_similarity, item_tables[variant])
         runs = []
         for k in range(n_seeds):
             seeded = dataclasses.replace(cfg, seed=cfg.seed + k)
-            artifact = fit(name, model_params, seeded, train_rows, valid_rows, sources,
-                           full_vocab)
-            score_args = dict(item_sources=sources, batch_size=cfg.eval_batch_size,
+            artifact = fit(name, model_params, seeded, train_rows, valid_rows, v_sources,
+                           v_vocab)
+            score_args = dict(item_sources=v_sources, batch_size=cfg.eval_batch_size,
                               device=cfg.device, bf16=cfg.bf16, progress=False)
             valid_p = score(artifact, valid_features, valid_similarity, **score_args)
             test_p = (score(artifact, test_features, test_similarity, **score_args)

@@ -2,12 +2,25 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from .embedding_variants import recipe_item_tables
 from .nodes import ablation_plot, ablation_table_markdown, run_ablation
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
+            Node(
+                func=recipe_item_tables,
+                inputs=[
+                    "raw_item_feature",
+                    "item_features",
+                    "train_features",
+                    "params:item_embedding",
+                    "params:ablation",
+                ],
+                outputs="ablation_item_tables",
+                name="ablation_item_tables_node",
+            ),
             Node(
                 func=run_ablation,
                 inputs=[
@@ -17,12 +30,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "valid_similarity",
                     "test_features",
                     "test_similarity",
-                    "item_features",
+                    "item_features_embedded",
                     "item_semantics",
                     "vocab",
                     "synthetic_truth",
                     "params:training",
                     "params:ablation",
+                    "ablation_item_tables",
                 ],
                 outputs="ablation_table",
                 name="run_ablation_node",

@@ -15,7 +15,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "model",
                     "valid_features",
                     "valid_similarity",
-                    "item_features",
+                    "item_features_embedded",
                     "item_semantics",
                     "params:evaluation",
                 ],

@@ -1,4 +1,4 @@
-"""feature_engineering → semantic_similarity → training → evaluation → submission.
+"""feature_engineering → item_embedding → semantic_similarity → training → evaluation → submission.
 
 A pipeline package of its own (not only a registry entry) so that Kedro, which imports
 just the requested pipeline modules, can load it by name. Each stage keeps its namespace
@@ -10,6 +10,7 @@ from kedro.pipeline import Pipeline
 from mmctr.pipelines import (
     evaluation,
     feature_engineering,
+    item_embedding,
     semantic_similarity,
     submission,
     training,
@@ -17,6 +18,7 @@ from mmctr.pipelines import (
 
 STAGES = {
     "feature_engineering": feature_engineering,
+    "item_embedding": item_embedding,
     "semantic_similarity": semantic_similarity,
     "training": training,
     "evaluation": evaluation,

@@ -22,7 +22,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 func=normalise_embeddings,
-                inputs="item_features",
+                inputs="item_features_embedded",
                 outputs="item_emb_normalised",
                 name="normalise_embeddings_node",
             ),
@@ -62,7 +62,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                         f"{split}_features",
                         "item_emb_normalised",
                         "params:semantic_similarity",
-                        "item_features",
+                        "item_features_embedded",
                         "item_popularity",
                     ],
                     outputs=f"{split}_similarity",

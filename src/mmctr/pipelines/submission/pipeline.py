@@ -14,7 +14,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "model",
                     "test_features",
                     "test_similarity",
-                    "item_features",
+                    "item_features_embedded",
                     "item_semantics",
                     "params:submission",
                 ],

@@ -32,6 +32,9 @@ Every row's true click probability is known, so the oracle AUC bounds what a mod
   found among the history item's tags (S = G = 0 for an empty history); ``bias`` is solved
   on a calibration sample so that the train click rate is ``click_rate``;
   ``label ~ Bernoulli(sigmoid(logit))``.
+* **Raw multimodal features** (``item_feature.parquet``, :func:`raw_item_views`): a text
+  (768) and an image (1024) view of ``z``, each seeing a different random subset of its
+  dimensions plus nuisance factors of its own, so that fusing both beats either alone.
 """
 
 from __future__ import annotations
@@ -46,7 +49,18 @@ import numpy as np
 if TYPE_CHECKING:
     from mmctr.pipelines.synthetic.nodes import Sizes, SyntheticConfig
 
-__all__ = ["EMB_DIM", "SEQ_WIDTH", "TAG_WIDTH", "World", "build_world", "sample_rows"]
+__all__ = [
+    "EMB_DIM",
+    "IMAGE_DIM",
+    "SEQ_WIDTH",
+    "TAG_WIDTH",
+    "TEXT_DIM",
+    "RawViewConfig",
+    "World",
+    "build_world",
+    "raw_item_views",
+    "sample_rows",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -266,4 +280,75 @@ def sample_rows(world: World, n: int, rng: np.random.Generator, warm_targets: bo
         "length": length,
         "history": history,
         "score": score,
+    }
+
+
+# --- raw multimodal item features (item_feature.parquet) ----------------------------------
+#
+# Drawn from their own random stream ([seed, 5]), after the world, so ``item_emb_d128`` and
+# every split stay exactly what they are without these views.
+
+TEXT_DIM = 768  # txt_emb_BERT width
+IMAGE_DIM = 1024  # img_emb_CLIPRN50 width
+
+
+@dataclasses.dataclass(frozen=True)
+class RawViewConfig:
+    """``params:synthetic.raw_features``: the text and image views of each item's ``z``.
+
+    Each view sees its own random subset of ``round(seen_fraction · latent_dim)`` latent
+    dimensions (text the first ones of a random permutation, image the last ones: with
+    ``seen_fraction ≥ 0.5`` both together see all of ``z``, each alone misses some),
+    mixed with ``nuisance_dim`` per-item factors of its own that no click depends on
+    (style, colour), through ``tanh(u·B1·gain)·B2``, plus independent noise
+    (``noise`` × the signal's std), then an arbitrary per-column scale and offset.
+    """
+
+    seen_fraction: float = 0.7
+    hidden: int = 64
+    gain: float = 1.5
+    noise: float = 0.3
+    nuisance_dim: int = 8
+    nuisance_scale: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0 < self.seen_fraction <= 1 or self.hidden < 1 or self.nuisance_dim < 0:
+            raise ValueError(
+                "synthetic.raw_features: seen_fraction in (0, 1], hidden >= 1, nuisance_dim >= 0"
+            )
+
+
+def _view(
+    z: np.ndarray, dims: np.ndarray, width: int, rv: RawViewConfig, rng: np.random.Generator
+) -> np.ndarray:
+    """(n, width) float32 noisy non-linear view of ``z[:, dims]`` plus its own nuisance."""
+    n = len(z)
+    nuisance = rng.standard_normal((n, rv.nuisance_dim), dtype=np.float32)
+    nuisance *= rv.nuisance_scale / math.sqrt(max(rv.nuisance_dim, 1))
+    u = np.concatenate([z[:, dims] * math.sqrt(z.shape[1] / len(dims)), nuisance], axis=1)
+    b1 = rng.standard_normal((u.shape[1], rv.hidden), dtype=np.float32) * rv.gain
+    b2 = rng.standard_normal((rv.hidden, width), dtype=np.float32) / math.sqrt(rv.hidden)
+    x = np.tanh(u.astype(np.float32) @ b1) @ b2
+    x += rng.standard_normal(x.shape, dtype=np.float32) * np.float32(rv.noise * x.std())
+    x *= np.exp(0.5 * rng.standard_normal(width, dtype=np.float32))  # arbitrary column scales
+    x += rng.standard_normal(width, dtype=np.float32)  # and offsets
+    return x
+
+
+def raw_item_views(world: World, rv: RawViewConfig) -> dict[str, np.ndarray]:
+    """The text (768) and image (1024) views of items 1..n_items (no padding row).
+
+    Deterministic in ``world.cfg.seed``; draws nothing from the world's streams.
+
+    Returns:
+        ``{"text": float32 (n_items, 768), "image": float32 (n_items, 1024)}``.
+    """
+    rng = np.random.default_rng([world.cfg.seed, 5])
+    z = world.z[1:]
+    d = z.shape[1]
+    seen = max(1, round(rv.seen_fraction * d))
+    perm = rng.permutation(d)
+    return {
+        "text": _view(z, np.sort(perm[:seen]), TEXT_DIM, rv, rng),
+        "image": _view(z, np.sort(perm[d - seen :]), IMAGE_DIM, rv, rng),
     }

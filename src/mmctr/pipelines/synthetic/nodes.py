@@ -29,8 +29,10 @@ from tqdm.auto import tqdm
 from mmctr.config import from_params
 from mmctr.pipelines.synthetic.generator import (
     SEQ_WIDTH,
+    RawViewConfig,
     World,
     build_world,
+    raw_item_views,
     sample_rows,
 )
 
@@ -40,6 +42,7 @@ __all__ = [
     "item_info",
     "make_world",
     "oracle_report",
+    "raw_item_features",
     "test_split",
     "train_split",
     "valid_split",
@@ -78,6 +81,7 @@ class SyntheticConfig:
     presets: Mapping[str, Mapping[str, int]] = dataclasses.field(default_factory=dict)
     chunk_rows: int = 250_000  # rows generated at once (bounds temporary memory)
     calibration_rows: int = 50_000  # train-like rows the click bias is solved on
+    raw_features: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # RawViewConfig
     latent_dim: int = 16
     topic_spread: float = 0.6  # item latent noise around its topic centre
     topic_concentration: float = 1.0  # Dirichlet parameter of topic sizes (small: skewed)
@@ -318,3 +322,38 @@ def oracle_report(
     })
     logger.info("Oracle AUC: valid %s, test %s", oracle["valid_auc"], oracle["test_auc"])
     return truth, oracle
+
+
+def raw_item_features(world: World) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``item_feature.parquet`` and ``item_emb.parquet`` in the real download's schema.
+
+    Args:
+        world: the drawn world (its config's ``raw_features`` block shapes the views).
+
+    Returns:
+        ``item_feature``: one row per item 1..n_items: ``item_id`` int64, ``item_title``
+        str (a column the pipeline must ignore), ``txt_emb_BERT`` list<float32> (768),
+        ``img_emb_CLIPRN50`` list<float32> (1024); ``item_emb``: ``item_id`` int64,
+        ``item_emb_d128`` list<float32> (128) by the organisers' recipe (standardise,
+        concatenate, PCA to 128).
+    """
+    from mmctr.pipelines.item_embedding.recipes import concat_pca
+
+    rv = from_params(RawViewConfig, world.cfg.raw_features, "params:synthetic.raw_features")
+    views = raw_item_views(world, rv)
+    n = len(views["text"])
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    padded = {name: np.concatenate([np.zeros((1, v.shape[1]), v.dtype), v])
+              for name, v in views.items()}
+    organisers, _ = concat_pca(padded, 128, svd_solver="randomized", seed=0)
+    del padded
+    feature = pd.DataFrame({
+        "item_id": ids,
+        "item_title": np.array([f"synthetic item {i}" for i in ids], dtype=object),
+        "txt_emb_BERT": _list_column(views["text"]),
+        "img_emb_CLIPRN50": _list_column(views["image"]),
+    })
+    emb = pd.DataFrame({"item_id": ids, "item_emb_d128": _list_column(organisers[1:])})
+    logger.info("Raw item features: %d items, text %d, image %d", n,
+                views["text"].shape[1], views["image"].shape[1])
+    return feature, emb

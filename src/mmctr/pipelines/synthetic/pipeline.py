@@ -8,6 +8,7 @@ from mmctr.pipelines.synthetic.nodes import (
     item_info,
     make_world,
     oracle_report,
+    raw_item_features,
     test_split,
     train_split,
     valid_split,
@@ -15,7 +16,7 @@ from mmctr.pipelines.synthetic.nodes import (
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Synthetic raw files (train/valid/test/item_info) plus the hidden truth and oracle."""
+    """Synthetic raw files (train/valid/test/item_info, item_feature/item_emb) plus the truth."""
     return Pipeline(
         [
             Node(
@@ -29,6 +30,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs="synthetic_world",
                 outputs="raw_item_info",
                 name="item_info_node",
+            ),
+            Node(
+                func=raw_item_features,
+                inputs="synthetic_world",
+                outputs=["raw_item_feature", "raw_item_emb"],
+                name="raw_item_features_node",
             ),
             *(
                 Node(

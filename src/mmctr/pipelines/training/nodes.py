@@ -50,12 +50,17 @@ def model_vocab(
     vocab: Mapping[str, int],
     item_semantics: Mapping[str, np.ndarray] | None,
     train_similarity: Mapping[str, np.ndarray] | None = None,
+    item_features: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, int]:
-    """The feature vocabulary plus the sizes of the semantic item columns and the width
-    of the per-row statistics (``row_stats``) when the similarity stage made them."""
+    """The feature vocabulary plus the sizes of the semantic item columns, the width of
+    the per-row statistics (``row_stats``) when the similarity stage made them, and
+    ``emb_dim`` from the item table the model reads (``item_emb``'s width: the
+    item_embedding recipe may change it) when ``item_features`` is given."""
     out = dict(vocab)
     if train_similarity is not None and "row_stats" in train_similarity:
         out["row_stats"] = int(np.asarray(train_similarity["row_stats"]).shape[1])
+    if item_features is not None:
+        out["emb_dim"] = int(np.asarray(item_features["item_emb"]).shape[1])
     if item_semantics is not None:
         codes = np.asarray(item_semantics["rq_codes"])
         out["rq_layers"] = int(codes.shape[1])
@@ -96,7 +101,7 @@ def train(
         merge_rows(train_features, train_similarity),
         merge_rows(valid_features, valid_similarity),
         {"item_features": item_features, "item_semantics": item_semantics},
-        model_vocab(vocab, item_semantics, train_similarity),
+        model_vocab(vocab, item_semantics, train_similarity, item_features),
     )
     return artifact, pd.DataFrame(artifact["history"])
 

@@ -117,7 +117,7 @@ def tune_study(
         The study, and one row per trial (number, state, valid AUC, parameters, seconds).
     """
     cfg = tuning_config(params)
-    full_vocab = model_vocab(vocab, item_semantics, train_similarity)
+    full_vocab = model_vocab(vocab, item_semantics, train_similarity, item_features)
     _check_space(cfg, training, full_vocab)
     sources = {"item_features": item_features, "item_semantics": item_semantics}
     train_rows = merge_rows(train_features, train_similarity)

@@ -15,7 +15,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "train_similarity",
                     "valid_features",
                     "valid_similarity",
-                    "item_features",
+                    "item_features_embedded",
                     "item_semantics",
                     "vocab",
                     "params:training",
