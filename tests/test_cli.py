@@ -48,15 +48,17 @@ def test_expected_error_is_found_anywhere_in_the_chain():
     [
         (("--pipelines", "nosuch"),
          "Error: unknown pipeline 'nosuch'; this project has: ablation, evaluation, "
-         "feature_engineering, real_data, semantic_similarity, submission, synthetic, training"),
+         "feature_engineering, item_embedding, real_data, semantic_similarity, submission, "
+         "synthetic, training, tuning"),
         (("--params", "training.preset=sed"),
          "Error: params:training.preset: unknown preset 'sed'; known: default, seed"),
         (("--params", "training.epochs=0"),
          "Error: params:training.epochs must be a whole number >= 1, got 0"),
         (("--pipelines", "evaluation"),
-         "Error: data/04_feature/item_features.npz: expected item_features, an input of this "
+         "Error: data/04_feature/test_features.npz: expected test_features, an input of this "
          "run, found no such file. Run `kedro run --pipelines feature_engineering,"
-         "semantic_similarity,training,submission` first (or `kedro run` for the whole chain)"),
+         "item_embedding,semantic_similarity,training,submission` first (or `kedro run` for "
+         "the whole chain)"),
     ],
     ids=["unknown_pipeline", "unknown_preset", "zero_epochs", "missing_model"],
 )

@@ -109,15 +109,15 @@ class TrackingHooks:
                 "kedro.pipelines": name, "kedro.env": str(self._env or ""),
                 "kedro.runtime_params": str(runtime)})
             self._store.log_params(self._run_id, logged_params(parameters))
-            path = self._store.log_parameters_file(self._run_id, parameters)
+            self._store.log_parameters_file(self._run_id, parameters)
         except Exception:  # tracking never fails a run: it goes on unrecorded
             logger.warning("tracking: could not start an MLflow run in %s; this run is not "
                            "recorded", cfg.tracking_uri, exc_info=True)
             self._end("FAILED")
             return
         tracking.set_recorder(self._store.recorder(self._run_id))
-        logger.info("tracking: MLflow run %s (%s) in %s; parameters in %s",
-                    self._run_id, name, self._store.uri, path)
+        logger.info("tracking: MLflow run %s (%s) in %s; parameters logged as its "
+                    "config/parameters.yml", self._run_id, name, self._store.uri)
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:

@@ -147,12 +147,22 @@ class MlflowStore:
 
     def log_parameters_file(self, run_id: str, parameters: Mapping[str, Any]) -> Path:
         """Write ``parameters`` as ``<parameters_dir>/<run_id>/parameters.yml`` (under
-        the project, atomically) and log it as the run's ``config/parameters.yml``."""
+        the project, atomically), log it as the run's ``config/parameters.yml`` and remove
+        the local copy (the artifact store keeps it; a run that then fails early leaves
+        nothing of it under ``data/``)."""
         path = self.project / self.cfg.parameters_dir / run_id / "parameters.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             tmp.write_text(yaml.safe_dump(dict(parameters), sort_keys=False))
-        self.log_file(run_id, path, "config")
+        try:
+            self.log_file(run_id, path, "config")
+        finally:
+            path.unlink(missing_ok=True)
+            for folder in (path.parent, path.parent.parent):
+                try:
+                    folder.rmdir()
+                except OSError:  # not empty (another run's file): keep it
+                    break
         return path
 
     # ---- nested runs (what nodes see) ---------------------------------------------
