@@ -38,7 +38,9 @@ def test_every_output_is_stamped_and_a_rerun_writes_the_same_fingerprints(prepar
     assert {"raw_train", "raw_item_info", "params:feature_engineering"} <= set(stamp["inputs"])
     similarity = _stamp(prepared_project / "data/05_model_input/train_similarity.npz")
     # lineage passes through the in-memory normalised embeddings to the item table
-    assert similarity["inputs"]["item_features"] == _stamp(
+    embedded = _stamp(prepared_project / FEATURES / "item_features_embedded.npz")
+    assert similarity["inputs"]["item_features_embedded"] == embedded["fingerprint"]
+    assert embedded["inputs"]["item_features"] == _stamp(
         prepared_project / FEATURES / "item_features.npz")["fingerprint"]
     run_kedro(prepared_project, pipelines=["feature_engineering"])
     assert _stamp(prepared_project / FEATURES / "train_features.npz") == stamp
@@ -51,7 +53,7 @@ def test_a_mixed_set_of_features_is_refused_and_nothing_is_written(prepared_proj
     stamp_path(path).write_text(json.dumps({**stamp, "fingerprint": "another-run"}))
     before = _outputs(prepared_project)
     with pytest.raises(StaleInputError, match=(
-            r"test_features and item_features, train_features, valid_features, vocab come from "
+            r"test_features and train_features, valid_features, vocab come from "
             r"different runs of feature_engineering.build_features_node \(a run stopped "
             r"between two saves\): rerun `kedro run --pipelines feature_engineering")):
         run_kedro(prepared_project, pipelines=["semantic_similarity"])
@@ -75,8 +77,8 @@ def test_outputs_made_from_older_inputs_name_the_stage_to_rerun(prepared_project
     run_kedro(prepared_project, pipelines=["feature_engineering"],
               params={"feature_engineering": {"max_len": 50}})
     with pytest.raises(StaleInputError, match=(
-            r"were made from an older \w+_features than the one there now: "
-            r"rerun `kedro run --pipelines semantic_similarity`")):
+            r"made from an older \w+_features than the one there now: "
+            r"rerun `kedro run --pipelines item_embedding,semantic_similarity`")):
         run_kedro(prepared_project, pipelines=["training"])
     assert not (prepared_project / "data/06_models/model.pt").exists()
 
@@ -118,5 +120,6 @@ def test_after_kill_9_the_next_run_removes_the_debris_and_refuses_the_mixed_set(
     with pytest.raises(StaleInputError, match="rerun `kedro run --pipelines feature_engineering"):
         run_kedro(prepared_project, pipelines=["semantic_similarity"])
     assert not list((prepared_project / "data").rglob(".*.tmp-*"))  # removed by that run
-    run_kedro(prepared_project, pipelines=["feature_engineering", "semantic_similarity"])
+    run_kedro(prepared_project, pipelines=["feature_engineering", "item_embedding",
+                                           "semantic_similarity"])
     assert not list((prepared_project / "data").rglob(".*.tmp-*"))

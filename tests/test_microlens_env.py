@@ -90,7 +90,8 @@ def test_default_run_writes_synthetic_data_apart_and_never_touches_the_real_fold
     run_kedro(kedro_project, pipelines=["synthetic"])  # what the default `kedro run` starts with
     assert _digests(paths["train"].parent) == before
     written = sorted(p.name for p in (kedro_project / SYNTHETIC_RAW).glob("*.parquet"))
-    assert written == ["item_info.parquet", "test.parquet", "train.parquet", "valid.parquet"]
+    assert written == ["item_emb.parquet", "item_feature.parquet", "item_info.parquet",
+                       "test.parquet", "train.parquet", "valid.parquet"]
 
 
 def test_microlens_env_refuses_a_folder_the_generator_wrote_and_writes_nothing(kedro_project):
