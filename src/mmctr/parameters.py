@@ -151,6 +151,17 @@ def check_train_config(cfg: Any, where: str = "params:training") -> None:
             )
 
 
+def _known_preset(block: Mapping[str, Any], where: str, hint: str = "") -> None:
+    """``block["preset"]`` (default ``default``) must name one of ``block["presets"]``."""
+    presets = _mapping(block.get("presets"), f"{where}.presets")
+    preset = block.get("preset", "default")
+    if preset not in presets:
+        raise ParameterError(
+            f"{where}.preset: unknown preset {preset!r}; known: "
+            f"{', '.join(sorted(presets))}{hint}"
+        )
+
+
 def _model_config(name: Any, model_params: Mapping[str, Any], where: str) -> None:
     from mmctr.config import from_params
     from mmctr.models import MODELS
@@ -167,13 +178,7 @@ def _training(block: Any, params: Mapping[str, Any]) -> None:
     from mmctr.pipelines.training.nodes import resolve_training
 
     block = _mapping(block, "params:training")
-    presets = _mapping(block.get("presets"), "params:training.presets")
-    preset = block.get("preset", "default")
-    if preset not in presets:
-        raise ParameterError(
-            f"params:training.preset: unknown preset {preset!r}; known: "
-            f"{', '.join(sorted(presets))} (e.g. --params training.preset=default)"
-        )
+    _known_preset(block, "params:training", " (e.g. --params training.preset=default)")
     name, model_params, cfg = resolve_training(block)
     _model_config(name, model_params, "params:training.model")
     check_train_config(cfg)
@@ -244,13 +249,7 @@ def _synthetic(block: Any, params: Mapping[str, Any]) -> None:
     from mmctr.pipelines.synthetic.nodes import _config
 
     block = _mapping(block, "params:synthetic")
-    presets = _mapping(block.get("presets"), "params:synthetic.presets")
-    preset = block.get("preset", "default")
-    if preset not in presets:
-        raise ParameterError(
-            f"params:synthetic.preset: unknown preset {preset!r}; known: "
-            f"{', '.join(sorted(presets))}"
-        )
+    _known_preset(block, "params:synthetic")
     _config(block).sizes  # noqa: B018 - builds (and checks) the preset's sizes
 
 

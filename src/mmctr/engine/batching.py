@@ -23,6 +23,7 @@ __all__ = [
     "BatchAssembler",
     "build_item_table",
     "epoch_batches",
+    "item_occurrences",
     "merge_rows",
 ]
 
@@ -66,6 +67,30 @@ def build_item_table(
         dtype = torch.float32 if np.issubdtype(array.dtype, np.floating) else torch.int64
         table[column] = torch.as_tensor(array).to(device=device, dtype=dtype)
     return table
+
+
+def item_occurrences(
+    item_id: np.ndarray, item_seq: np.ndarray, num_items: int, block_rows: int = 1 << 18
+) -> tuple[np.ndarray, np.ndarray]:
+    """How often each item occurs in a split: as the target, inside histories.
+
+    Args:
+        item_id: (N,) target items.
+        item_seq: (N, T) histories, 0 = padding.
+        num_items: item vocabulary size V.
+        block_rows: history rows counted at a time (bounds the temporary memory).
+
+    Returns:
+        ``(target, history)``: int64 (V,) each; entry 0 (padding) is 0.
+    """
+    target = np.bincount(np.asarray(item_id), minlength=num_items)[:num_items]
+    seq = np.asarray(item_seq)
+    history = np.zeros(num_items, dtype=np.int64)
+    for start in range(0, len(seq), block_rows):
+        block = seq[start : start + block_rows]
+        history += np.bincount(block[block != 0], minlength=num_items)[:num_items]
+    target[0] = history[0] = 0
+    return target, history
 
 
 def merge_rows(
@@ -145,7 +170,7 @@ class BatchAssembler:
             if self._pin:
                 value = value.pin_memory()
             value = value.to(self.device, non_blocking=True)
-            if key in ("seq_sim", "sim_stats", "row_stats", "label"):
+            if key in ROW_COLUMNS or key == "label":  # float per-row arrays
                 batch[key] = value.float()
             else:
                 batch[key] = value.long()

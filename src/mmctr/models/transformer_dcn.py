@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mmctr.engine.batching import item_occurrences
 from mmctr.models.base import CTRModel, require_vocab
 from mmctr.models.layers import (
     CrossNetMix,
@@ -217,13 +218,9 @@ class TransformerDCN(CTRModel):
         if self.config.min_item_count <= 0:
             return
         n = self.item_embedding.item.num_embeddings
-        counts = np.bincount(np.asarray(train_rows["item_id"]), minlength=n)
-        seq = np.asarray(train_rows["item_seq"])
-        for start in range(0, len(seq), 1 << 18):
-            block = seq[start : start + (1 << 18)]
-            counts += np.bincount(block[block != 0], minlength=n)
+        target, history = item_occurrences(train_rows["item_id"], train_rows["item_seq"], n)
         kept = self.item_embedding.keep_frequent_ids(
-            torch.as_tensor(counts[:n]), self.config.min_item_count
+            torch.as_tensor(target + history), self.config.min_item_count
         )
         logger.info("item ids with an own embedding (seen ≥ %d times in train): %d of %d",
                     self.config.min_item_count, kept, n - 1)

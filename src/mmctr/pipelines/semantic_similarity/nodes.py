@@ -17,6 +17,7 @@ import torch
 from matplotlib.figure import Figure
 
 from mmctr.config import from_params
+from mmctr.engine.batching import item_occurrences
 from mmctr.pipelines.semantic_similarity._kernels import (
     history_similarity,
     l2_normalise,
@@ -28,9 +29,9 @@ from mmctr.pipelines.semantic_similarity._kernels import (
 __all__ = [
     "SemanticSimilarityConfig",
     "assemble_item_semantics",
+    "item_popularity",
     "normalise_embeddings",
     "residual_quantization",
-    "item_popularity",
     "split_similarity",
     "top_k_neighbours",
 ]
@@ -223,14 +224,9 @@ def item_popularity(
     Returns:
         ``{"target_count", "history_count"}``: float32 (V,) each; row 0 (padding) is 0.
     """
-    num_items = int(vocab["item"])
-    target = np.bincount(np.asarray(train_features["item_id"]), minlength=num_items)
-    seq = np.asarray(train_features["item_seq"])
-    history = np.zeros(num_items, dtype=np.int64)
-    for start in range(0, len(seq), 1 << 18):  # bounded temporary memory
-        block = seq[start : start + (1 << 18)]
-        history += np.bincount(block[block != 0], minlength=num_items)
-    target[0] = history[0] = 0
+    target, history = item_occurrences(
+        train_features["item_id"], train_features["item_seq"], int(vocab["item"])
+    )
     return {
         "target_count": target.astype(np.float32),
         "history_count": history.astype(np.float32),
