@@ -240,13 +240,17 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def _cpu_name() -> str:
+    """The CPU model and whether it has native bf16 (AVX512-BF16, AMX), from /proc/cpuinfo."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        info = Path("/proc/cpuinfo").read_text()
     except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+        return platform.processor() or "unknown CPU"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                 if line.startswith("model name")), "unknown CPU")
+    flags = next((set(line.split(":", 1)[1].split()) for line in info.splitlines()
+                  if line.startswith("flags")), set())
+    return (f"{name}; avx512_bf16 {'yes' if 'avx512_bf16' in flags else 'no'}, "
+            f"AMX {'yes' if 'amx_bf16' in flags else 'no'}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""mmctr speed and memory benchmark (issue 5): everything measured in one run.
+"""mmctr speed and memory benchmark: everything measured in one run.
 
     python benchmarks/benchmark.py            # full run (~15 min on 2 cores), writes results.md
     python benchmarks/benchmark.py --quick    # smoke run (~2-3 min), prints only
@@ -90,13 +90,13 @@ from mmctr.pipelines.training.nodes import resolve_training  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("threads", "peak", "attention", "train", "data", "pipelines", "scoring")
 
-# MicroLens_1M_x1 sizes (SPEC.md §2)
+# MicroLens_1M_x1 sizes (docs/DATA_CONTRACT.md)
 VOCAB = {"item": 91_718, "tag": 11_740, "likes": 11, "views": 11, "max_len": 100,
          "emb_dim": 128, "num_tags": 5}
 TRAIN_ROWS, TEST_ROWS, WIDTH = 3_600_000, 379_142, 100
 HISTORY_MEDIAN, HISTORY_MEAN = 6.0, 8.0
 
-# issue 5 §4
+# the speed and memory targets
 TARGET_FP32_PEAK = 0.50
 TARGET_BF16_PEAK = 0.35
 TARGET_DATA_RATIO = 50.0
@@ -809,7 +809,7 @@ def render(res: dict[str, Any], argv: Sequence[str]) -> str:  # noqa: C901, PLR0
     lines += ["Other engineers run jobs on this machine concurrently: a load average above the "
               "core count means the benchmark shared the CPU, and every rate below is lower "
               "than on an idle machine.", ""]
-    lines += ["## Targets (issue 5 §4)", ""]
+    lines += ["## Targets", ""]
     lines += _table(["target", "measured", "result", "why / by how much"], targets(res))
     if "threads" in res:
         lines += ["## OpenMP threads on a shared machine", "",

@@ -1,4 +1,4 @@
-"""Tiny raw MicroLens_1M_x1 tables in the exact real schema (SPEC.md §2), for any test.
+"""Tiny raw MicroLens_1M_x1 tables in the exact real schema (docs/DATA_CONTRACT.md), for any test.
 
 The frames are built as Arrow tables and converted with ``to_pandas()``, so they look
 exactly like ``pd.read_parquet`` of the real files: list columns are object columns of

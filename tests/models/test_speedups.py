@@ -1,4 +1,4 @@
-"""Exact speed-ups of the Transformer (issue 5 §2): results unchanged within 1e-5.
+"""Exact speed-ups of the Transformer: results unchanged within 1e-5.
 
 - :meth:`TargetHistoryTransformer.encode` (one SDPA call on views of the packed QKV
   projection) against ``nn.TransformerEncoder``'s own forward;

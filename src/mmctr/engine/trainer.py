@@ -55,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation settings. Defaults are the seed's (SPEC.md §3)."""
+    """Optimisation settings. Defaults are the seed's (docs/SEED_MODEL.md)."""
 
     batch_size: int = 128
     learning_rate: float = 5e-4  # Adam

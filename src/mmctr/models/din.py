@@ -1,4 +1,4 @@
-"""DIN: the organisers' baseline (SPEC.md §4).
+"""DIN: the organisers' baseline (docs/SEED_MODEL.md, the baseline).
 
 Item representation as the seed's (``[id 64 ‖ tags 64 ‖ proj(frozen emb) 128]``), DIN
 target attention over the newest ``max_len`` history items (no softmax), then a batch-norm
@@ -22,9 +22,9 @@ __all__ = ["DIN", "DINConfig"]
 
 @dataclass(frozen=True)
 class DINConfig:
-    """``din`` parameters (the organisers' FuxiCTR names; SPEC §4 values)."""
+    """``din`` parameters (the organisers' FuxiCTR names; docs/SEED_MODEL.md values)."""
 
-    embedding_dim: int = 64  # id, tag, likes, views tables (SPEC §4)
+    embedding_dim: int = 64  # id, tag, likes, views tables (docs/SEED_MODEL.md)
     mm_emb_dim: int = (
         128  # projection of the frozen embedding, as in the seed's item rep
     )

@@ -1,4 +1,4 @@
-"""Transformer_DCN: the seed model (team momo, 1st place), SPEC.md §3.
+"""Transformer_DCN: the seed model (team momo, 1st place), docs/SEED_MODEL.md.
 
 ``item rep = [id 64 ‖ tags 64 ‖ proj(frozen emb) 128]`` (256-d) → tokens
 ``[history item ‖ target]`` (512-d) → 2-layer post-norm Transformer → newest 16 outputs
@@ -70,7 +70,7 @@ class TransformerDCNParams:
     net_dropout: float = 0.2  # DNN dropout (the head has none, as in the seed)
     batch_norm: bool = False  # seed: no batch norm in the DNN
     seed_mask: bool = (
-        False  # True: the released code's inverted padding mask (SPEC §3 defect)
+        False  # True: the released code's inverted padding mask (docs/SEED_MODEL.md defect)
     )
     similarity_input: bool = (
         False  # seq_sim as a token channel + sim_stats to DCN

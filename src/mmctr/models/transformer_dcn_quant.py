@@ -1,4 +1,4 @@
-"""Transformer_DCN_Quant: the seed's future work 1 (SPEC.md §5), made real.
+"""Transformer_DCN_Quant: the seed's future work 1 (ARCHITECTURE.md §3), made real.
 
 The same network as :class:`~mmctr.models.transformer_dcn.TransformerDCN`; only the item
 representation grows: ``[id ‖ tags ‖ (proj(frozen emb)) ‖ mean RQ-code emb ‖ mean

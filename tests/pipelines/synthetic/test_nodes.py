@@ -1,4 +1,4 @@
-"""Node tests of the ``synthetic`` stage on the tiny preset (SPEC.md §2, ARCHITECTURE.md §1)."""
+"""Node tests of the ``synthetic`` stage on the tiny preset (docs/DATA_CONTRACT.md, ARCHITECTURE.md §1)."""
 
 from __future__ import annotations
 

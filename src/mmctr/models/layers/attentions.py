@@ -234,7 +234,7 @@ class DINAttention(nn.Module):
 
     Args:
         item_dim: width ``D`` of target and history representations.
-        hidden_units: attention MLP widths (SPEC §4: ``[512, 256]``).
+        hidden_units: attention MLP widths (docs/SEED_MODEL.md: ``[512, 256]``).
         activation: ``"dice"`` or ``"relu"`` (any name in ``blocks.ACTIVATIONS``).
         dropout: attention MLP dropout.
         use_softmax: softmax the scores over real positions instead (seed's

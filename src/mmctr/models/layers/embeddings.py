@@ -5,7 +5,7 @@
 (the last three parts optional). Id 0 is padding in every table: a padding item (id 0,
 tags 0, emb row all zero, codes 0, neighbours 0) maps to an all-zero representation.
 
-Design choices for the semantic parts (SPEC.md §5):
+Design choices for the semantic parts (ARCHITECTURE.md §3):
 
 - **RQ codes** ``(…, L)`` with values ``1..C`` per layer (0 = padding): one shared table of
   ``L * C + 1`` rows where layer ``l`` owns rows ``l*C+1 .. l*C+C`` (offset table, so code 3

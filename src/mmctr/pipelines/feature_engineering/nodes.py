@@ -40,7 +40,7 @@ class FeatureEngineeringConfig:
     """The ``params:feature_engineering`` block."""
 
     max_len: int = 100  # history kept per row (newest items); the seed reads width 100
-    seq_width: int | None = 100  # raw item_seq width (SPEC §2); None: take train's
+    seq_width: int | None = 100  # raw item_seq width (docs/DATA_CONTRACT.md); None: take train's
     tags_width: int = 5  # item_tags per item, left-padded with 0
     emb_dim: int = 128  # width of item_emb_d128
     level_max: int | None = 10  # likes/views levels lie in 0..level_max; None: no bound
@@ -193,7 +193,7 @@ def build_features(
     (reading the 3.6M-row train file is most of this pipeline's time and peak memory).
 
     Args:
-        raw_train, raw_valid, raw_test, raw_item_info: the raw tables (SPEC.md §2).
+        raw_train, raw_valid, raw_test, raw_item_info: the raw tables (docs/DATA_CONTRACT.md).
         params: the ``params:feature_engineering`` block.
 
     Returns:

@@ -1,4 +1,4 @@
-"""Nodes of the ``semantic_similarity`` stage (SPEC.md §5, ARCHITECTURE.md §3).
+"""Nodes of the ``semantic_similarity`` stage (ARCHITECTURE.md §3).
 
 Item semantics are computed once per item table: L2-normalised embeddings, each item's
 top-k most cosine-similar items (VQ-style codes), and residual-quantization codes. Per

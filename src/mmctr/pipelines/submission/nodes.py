@@ -1,6 +1,6 @@
 """Submission nodes: score the test split, then build and check ``prediction.csv``.
 
-The submission (SPEC.md §2) has one row per test row: ``ID`` (0..N-1 in test row
+The submission (docs/DATA_CONTRACT.md) has one row per test row: ``ID`` (0..N-1 in test row
 order) and the click probability in a column named by ``probability_column``
 (``Task1`` for the organisers' scorer). :func:`build_submission` refuses to return
 a frame that breaks that contract, so Kedro saves nothing and a previous good file
@@ -163,7 +163,7 @@ def build_submission(
     test_features: dict[str, np.ndarray],
     params: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Build the checked submission frame (SPEC.md §2).
+    """Build the checked submission frame (docs/DATA_CONTRACT.md).
 
     Args:
         test_predictions: columns ``ID`` and ``prob`` (from :func:`score_test`).

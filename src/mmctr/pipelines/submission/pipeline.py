@@ -1,4 +1,4 @@
-"""Submission pipeline wiring (SPEC.md §2: ``prediction.csv`` zipped)."""
+"""Submission pipeline wiring (docs/DATA_CONTRACT.md: ``prediction.csv`` zipped)."""
 
 from kedro.pipeline import Node, Pipeline
 

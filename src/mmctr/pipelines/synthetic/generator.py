@@ -1,4 +1,4 @@
-"""The generative model behind the synthetic MicroLens-like data (SPEC.md §2).
+"""The generative model behind the synthetic MicroLens-like data (docs/DATA_CONTRACT.md).
 
 Every row's true click probability is known, so the oracle AUC bounds what a model can do.
 
@@ -64,7 +64,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SEQ_WIDTH = 100  # item_seq width (SPEC §2)
+SEQ_WIDTH = 100  # item_seq width (docs/DATA_CONTRACT.md)
 TAG_WIDTH = 5  # item_tags width
 EMB_DIM = 128  # item_emb_d128 width
 

@@ -1,4 +1,4 @@
-"""Nodes of the ``synthetic`` stage: data in the exact MicroLens_1M_x1 schema (SPEC.md §2).
+"""Nodes of the ``synthetic`` stage: data in the exact MicroLens_1M_x1 schema (docs/DATA_CONTRACT.md).
 
 The generative model (documented in :mod:`.generator`) is drawn once (``make_world``);
 each split is then sampled in chunks of ``chunk_rows`` rows from its own seeded random
