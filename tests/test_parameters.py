@@ -50,6 +50,8 @@ BAD = [
     ("training.model.name", "transformer", r"unknown model 'transformer'; known: din, transformer_dcn"),
     ("training.model.embeding_dim", 8, r"unknown key\(s\) \['embeding_dim'\]"),
     ("training.device", "tpu", r"params:training.device must be auto, cpu, cuda or cuda:N"),
+    ("training.bf16", "fast", r"params:training.bf16 must be auto, true or false, got 'fast'"),
+    ("evaluation.bf16", 1, r"params:evaluation.bf16 must be auto, true or false, got 1"),
     ("ablation.run", ["din", "nosuch"], r"params:ablation.run: unknown variant\(s\) \['nosuch'\]"),
     ("ablation.budget.epochs", 0, r"params:ablation.budget.epochs must be a whole number >= 1"),
     ("ablation.budget.epoch", 1, r"params:ablation.budget: unknown key\(s\) \['epoch'\]"),

@@ -124,6 +124,11 @@ def _device(value: Any, where: str) -> None:
             )
 
 
+def _bf16(value: Any, where: str) -> None:
+    if not (value == "auto" or isinstance(value, bool)):
+        raise ParameterError(f"{where} must be auto, true or false, got {value!r}")
+
+
 def check_train_config(cfg: Any, where: str = "params:training") -> None:
     """Refuse a training configuration that cannot train (sizes, rates, device).
 
@@ -141,6 +146,7 @@ def check_train_config(cfg: Any, where: str = "params:training") -> None:
     if not isinstance(cfg.max_grad_norm, int | float) or not cfg.max_grad_norm > 0:
         raise ParameterError(f"{where}.max_grad_norm must be > 0, got {cfg.max_grad_norm!r}")
     _device(cfg.device, f"{where}.device")
+    _bf16(cfg.bf16, f"{where}.bf16")
     if str(cfg.device).startswith("cuda") and cfg.world_size > 1:
         import torch
 
@@ -273,6 +279,7 @@ def _evaluation(block: Any, params: Mapping[str, Any]) -> None:
 
     cfg = config(_mapping(block, "params:evaluation"))
     _device(cfg.device, "params:evaluation.device")
+    _bf16(cfg.bf16, "params:evaluation.bf16")
 
 
 @register("submission")
@@ -281,6 +288,7 @@ def _submission(block: Any, params: Mapping[str, Any]) -> None:
 
     cfg = _config(_mapping(block, "params:submission"))
     _device(cfg.device, "params:submission.device")
+    _bf16(cfg.bf16, "params:submission.bf16")
 
 
 @register("tuning")

@@ -68,12 +68,13 @@ def broadcast_flag(flag: bool, device: torch.device) -> bool:
     return bool(tensor.item())
 
 
-def broadcast_state(model: nn.Module, optimizer: torch.optim.Optimizer,
+def broadcast_state(state: Mapping[str, torch.Tensor], optimizer: torch.optim.Optimizer,
                     device: torch.device) -> None:
-    """Rank 0's weights and learning rates on every rank (after a plateau step that only
-    rank 0, where validation ran, decided)."""
+    """Rank 0's weights (``state``: the model's live tensors, e.g. ``model.state_dict()``)
+    and learning rates on every rank (after a plateau step that only rank 0, where
+    validation ran, decided)."""
     with torch.no_grad():
-        for tensor in model.state_dict().values():
+        for tensor in state.values():
             dist.broadcast(tensor, src=0)
     lrs = torch.tensor([g["lr"] for g in optimizer.param_groups], dtype=torch.float64,
                        device=device if device.type == "cuda" else "cpu")

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from mmctr.engine.batching import BatchAssembler, build_item_table, merge_rows
+from mmctr.engine.precision import resolve_bf16
 from mmctr.engine.trainer import predict, resolve_device
 
 __all__ = ["score"]
@@ -23,7 +24,7 @@ def score(
     item_sources: Mapping[str, Mapping[str, np.ndarray] | None],
     batch_size: int = 4096,
     device: str = "auto",
-    bf16: bool = False,
+    bf16: bool | str = False,
     progress: bool = True,
 ) -> np.ndarray:
     """Click probabilities (float32, row order) of a split under a saved model.
@@ -35,7 +36,7 @@ def score(
         item_sources: ``{"item_features": ..., "item_semantics": ...}``.
         batch_size: rows per forward pass.
         device: ``auto`` takes CUDA when present.
-        bf16: autocast to bfloat16.
+        bf16: autocast to bfloat16 (``auto``: where the device multiplies bf16 natively).
         progress: show a progress bar.
     """
     from mmctr.models import load_model  # models import torch only; keep engine light
@@ -46,4 +47,5 @@ def score(
     rows = merge_rows(features, similarity)
     assembler = BatchAssembler(rows, items, model.row_features, model.history_width, target)
     logger.info("scoring %d rows with %s on %s", len(assembler), artifact["model_name"], target)
-    return predict(model, assembler, batch_size, bf16=bf16, progress=progress)
+    use_bf16 = resolve_bf16(bf16, target, "scoring bf16")
+    return predict(model, assembler, batch_size, bf16=use_bf16, progress=progress)

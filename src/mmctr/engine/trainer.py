@@ -9,8 +9,8 @@ Only rank 0 evaluates, logs progress and writes.
 
 from __future__ import annotations
 
-import contextlib
 import copy
+import dataclasses
 import logging
 import math
 import time
@@ -34,6 +34,13 @@ from mmctr.engine.checkpoint import (
     set_rng_state,
 )
 from mmctr.engine.metrics import auc, logloss
+from mmctr.engine.precision import (
+    Bf16Weights,
+    autocast,
+    keep_freed_memory,
+    native_bf16,
+    resolve_bf16,
+)
 
 __all__ = [
     "TrainConfig",
@@ -76,7 +83,13 @@ class TrainConfig:
     embedding_l2: float = 0.0  # DIN baseline: 1e-6 on embedding tables
     seed: int = 20242025
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    bf16: bool = False  # autocast matmuls to bfloat16 (CPU AMX, CUDA tensor cores)
+    # matmuls in bfloat16: auto = where native (CUDA, CPU AMX / AVX512-BF16), else off
+    bf16: bool | str = False
+    # with bf16: Linear weights held in bf16, fp32 masters in the optimizer (no per-step
+    # weight casts); False: plain autocast (casts the fp32 weights in every forward)
+    bf16_master_weights: bool = True
+    # CPU: let the allocator reuse freed memory instead of page-faulting it back each step
+    keep_freed_memory: bool = True
     compile: bool = False  # torch.compile the model
     eval_batch_size: int = 4096
     max_steps_per_epoch: int | None = None  # a fixed budget (ablation)
@@ -108,24 +121,6 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return device
 
 
-def native_bf16(device: torch.device) -> bool:
-    """Whether bf16 matmuls run in hardware here (CUDA, or a CPU with AMX/AVX512-BF16).
-
-    Elsewhere autocast still works but emulates bf16 — a seed-model step took 289 s
-    against 4.1 s in fp32 on an AVX2-only CPU (benchmarks/results.md) — so the trainer
-    warns and the ablation skips it.
-    """
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
-
-
-def _autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
-    if not bf16:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-
-
 @torch.no_grad()
 def predict(
     model: nn.Module,
@@ -141,7 +136,7 @@ def predict(
     batches = epoch_batches(len(assembler), batch_size, shuffle=False)
     total = math.ceil(len(assembler) / batch_size)
     for index in tqdm(batches, total=total, desc="scoring", disable=not progress, leave=False):
-        with _autocast(assembler.device, bf16):
+        with autocast(assembler.device, bf16):
             logits = model(assembler(index))
         outs.append(torch.sigmoid(logits.float()))
     model.train(was_training)
@@ -160,17 +155,23 @@ def _embedding_l2(model: nn.Module) -> torch.Tensor:
     return sum(m.weight.pow(2).sum() for m in model.modules() if isinstance(m, nn.Embedding))
 
 
-def make_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.Adam:
+def make_optimizer(
+    model: nn.Module, cfg: TrainConfig, device: torch.device, weights: Bf16Weights | None = None
+) -> torch.optim.Adam:
     """Adam, fused (one multi-tensor kernel) on CPU and CUDA.
 
     Same update rule as the default per-parameter loop; on the seed model's 268M
-    parameters the loop cost ~4 s per step on 2 cores, the fused kernel ~0.7 s.
+    parameters the loop cost ~4 s per step on 2 cores, the fused kernel ~0.7 s. With
+    ``weights`` the optimizer holds the fp32 masters of the model's bf16 weights.
     """
     fused = device.type in ("cpu", "cuda")
+    params = list(model.parameters())
+    if weights is not None:
+        params = weights.parameters(params)
     if cfg.embedding_learning_rate is None:
-        return torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, fused=fused)
+        return torch.optim.Adam(params, lr=cfg.learning_rate, fused=fused)
     tables = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
-    params = [p for p in model.parameters() if p.requires_grad]
+    params = [p for p in params if p.requires_grad]
     groups = [
         {"params": [p for p in params if id(p) not in tables], "lr": cfg.learning_rate},
         {"params": [p for p in params if id(p) in tables], "lr": cfg.embedding_learning_rate},
@@ -186,32 +187,42 @@ def train_step(
     loss_fn: nn.Module,
     batch: Mapping[str, torch.Tensor],
     device: torch.device,
+    weights: Bf16Weights | None = None,
 ) -> torch.Tensor:
-    """One optimisation step: forward (autocast when ``cfg.bf16``), loss, backward,
-    gradient clipping, optimizer step.
+    """One optimisation step: forward (bf16 autocast when ``cfg.bf16`` is true), loss,
+    backward, gradient clipping, optimizer step.
 
     Args:
         net: what runs the forward pass (``model`` itself, or its DDP / compiled wrapper).
-        model: the bare model (embedding L2, gradient clipping).
+        model: the bare model (embedding L2, gradients).
+        weights: the model's bf16 weights and their fp32 masters (which ``optimizer``
+            holds), or None.
 
     Returns:
         The detached loss: a device tensor, so the step never waits for the device.
     """
-    with _autocast(device, cfg.bf16):
+    if isinstance(cfg.bf16, str):
+        raise ValueError(f"train_step needs bf16 resolved to true/false, got {cfg.bf16!r}")
+    with autocast(device, cfg.bf16):
         logits = net(batch)
     loss = loss_fn(logits.float(), batch["label"])
     if cfg.embedding_l2 > 0:
         loss = loss + cfg.embedding_l2 * _embedding_l2(model)
-    optimizer.zero_grad(set_to_none=True)
+    model.zero_grad(set_to_none=True)
     loss.backward()
-    nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+    if weights is not None:
+        weights.to_masters()
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
     optimizer.step()
+    if weights is not None:
+        weights.refresh()
     return loss.detach()
 
 
 def _reduce_on_plateau(
     cfg: TrainConfig,
-    model: nn.Module,
+    load_weights: Callable[[Mapping[str, torch.Tensor]], None],
     optimizer: torch.optim.Optimizer,
     best: Mapping[str, Any],
     device: torch.device,
@@ -219,7 +230,7 @@ def _reduce_on_plateau(
     """Scale the learning rate by ``cfg.plateau_factor``; with ``plateau_restore``, reload
     the best weights first (the optimizer's moments are kept)."""
     if cfg.plateau_restore and best["state"] is not None:
-        model.load_state_dict({k: v.to(device) for k, v in best["state"].items()})
+        load_weights({k: v.to(device) for k, v in best["state"].items()})
     for group in optimizer.param_groups:
         group["lr"] *= cfg.plateau_factor
     logger.info("valid AUC did not improve: learning rate now %.3g%s",
@@ -275,15 +286,28 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
     device = resolve_device(cfg.device, local_rank)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed % 2**32)
-    if cfg.bf16 and not native_bf16(device):
-        logger.warning("bf16 requested but %s has no native bf16 matmul: autocast will be "
-                       "emulated and much slower than fp32", device)
+    cfg = dataclasses.replace(cfg, bf16=resolve_bf16(cfg.bf16, device, "training.bf16"))
+    if cfg.keep_freed_memory and device.type == "cpu":
+        keep_freed_memory()
     model.to(device)
+    weights = Bf16Weights(model) if cfg.bf16 and cfg.bf16_master_weights else None
+    if weights is not None:
+        logger.info("bf16: %d Linear weights held in bf16, fp32 masters in the optimizer",
+                    len(weights))
+    # the fp32 weights (the masters where the model holds bf16 copies)
+    weights_of = weights.state_dict if weights is not None else (lambda m: m.state_dict())
+
+    def load_weights(state: Mapping[str, torch.Tensor]) -> None:
+        if weights is not None:
+            weights.load_state_dict(model, state)
+        else:
+            model.load_state_dict(state)
+
     items = build_item_table(item_sources, model.item_features, device)
     assembler_args = dict(row_features=model.row_features, history_width=model.history_width)
     train_data = BatchAssembler(train, items, device=device, **assembler_args)
     valid_data = BatchAssembler(valid, items, device=device, **assembler_args)
-    optimizer = make_optimizer(model, cfg, device)
+    optimizer = make_optimizer(model, cfg, device, weights)
     loss_fn = nn.BCEWithLogitsLoss()
 
     # ---- resume --------------------------------------------------------------
@@ -296,7 +320,7 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
     best = {"auc": -math.inf, "epoch": -1, "bad_epochs": 0, "state": None}
     checkpoint = load_checkpoint(ckpt_path) if (ckpt_path and cfg.resume) else None
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
+        load_weights(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         start_epoch, history, best = checkpoint["epoch"] + 1, checkpoint["history"], checkpoint["best"]
         set_rng_state(checkpoint["rng"])
@@ -319,7 +343,7 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
         loss_sum = torch.zeros((), device=device)
         for step, index in enumerate(bar, start=1):
             batch = train_data(index)
-            loss_sum += train_step(cfg, net, model, optimizer, loss_fn, batch, device)
+            loss_sum += train_step(cfg, net, model, optimizer, loss_fn, batch, device, weights)
             seen += len(index)
             if step % cfg.log_every == 0 or step == len(batches):
                 rate = seen * world_size / max(time.perf_counter() - t0, 1e-9)
@@ -343,29 +367,33 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
                         train_seconds, row["samples_per_s"])
             if row["valid_auc"] > best["auc"] or best["state"] is None:
                 best = {"auc": row["valid_auc"], "epoch": epoch + 1, "bad_epochs": 0,
-                        "state": copy.deepcopy({k: v.cpu() for k, v in model.state_dict().items()})}
+                        "state": copy.deepcopy({k: v.cpu() for k, v in weights_of(model).items()})}
             else:
                 best["bad_epochs"] += 1
             stop = best["bad_epochs"] >= cfg.patience
             if best["bad_epochs"] and not stop and cfg.plateau_factor != 1.0:
-                _reduce_on_plateau(cfg, model, optimizer, best, device)
+                _reduce_on_plateau(cfg, load_weights, optimizer, best, device)
             if on_epoch_end is not None and on_epoch_end(dict(row)):
                 logger.info("stopped after epoch %d by the epoch callback", epoch + 1)
                 stop = True
             if ckpt_path is not None:
                 save_checkpoint(ckpt_path, {
-                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "model": weights_of(model), "optimizer": optimizer.state_dict(),
                     "epoch": epoch, "best": best, "history": history, "rng": rng_state(),
                     "train_config": asdict(cfg), "run_info": dict(run_info or {})})
         if world_size > 1:
             stop = ddp.broadcast_flag(stop, device)
             if cfg.plateau_factor != 1.0:  # every rank follows rank 0's plateau step
-                ddp.broadcast_state(model, optimizer, device)
+                ddp.broadcast_state(weights_of(model), optimizer, device)
+                if weights is not None:
+                    weights.refresh()
     if stop and is_main:
         logger.info("early stopping: best valid AUC %.4f at epoch %d", best["auc"], best["epoch"])
 
     if is_main and ckpt_path is not None and ckpt_path.exists():
         ckpt_path.unlink()  # finished: the next identical command trains afresh
-    state = best["state"] if best["state"] is not None else model.state_dict()
+    state = best["state"] if best["state"] is not None else weights_of(model)
+    if weights is not None:
+        weights.release()  # the model leaves in fp32
     return TrainResult(state_dict=state, history=history, best_epoch=best["epoch"],
                        best_auc=best["auc"], extra={"world_size": world_size})

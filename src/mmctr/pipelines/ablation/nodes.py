@@ -133,7 +133,7 @@ def run_ablation(
         name, model_params, cfg = variant_config(training, params.get("budget", {}), overrides)
         logger.info("ablation %d/%d: %s (%s), %d seed(s)", i, len(variants), variant, name,
                     n_seeds)
-        if cfg.bf16 and not native_bf16(resolve_device(cfg.device)):
+        if cfg.bf16 is True and not native_bf16(resolve_device(cfg.device)):
             logger.warning("ablation: skipping %s (no native bf16 on this machine)", variant)
             rows.append({"variant": variant, "model": name,
                          "note": "skipped: no native bf16 on this machine (emulated: see benchmarks/results.md)"})

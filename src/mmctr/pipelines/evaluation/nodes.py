@@ -47,7 +47,7 @@ class EvaluationConfig:
     history_buckets: tuple[int, ...] = (0, 1, 3, 6, 11, 21, 51, 101)
     batch_size: int = 4096  # rows per forward pass when scoring valid
     device: str = "auto"  # auto: CUDA when present
-    bf16: bool = False  # bfloat16 autocast
+    bf16: bool | str = False  # bfloat16 autocast: true, false, or auto (where native)
     calibration_bins: int = 10  # equal-width probability bins of the reliability diagram
     progress: bool = True  # tqdm bar while scoring
 

@@ -40,7 +40,7 @@ class SubmissionConfig:
     probability_column: str = "Task1"  # the organisers' scorer reads `Task1`
     batch_size: int = 4096  # rows per forward pass; memory only, not results
     device: str = "auto"  # auto: CUDA when present
-    bf16: bool = False  # bfloat16 autocast
+    bf16: bool | str = False  # bfloat16 autocast: true, false, or auto (where native)
     progress: bool = True  # tqdm bar while scoring
 
     def __post_init__(self) -> None:
