@@ -6,9 +6,9 @@
 
 Sections (all by default):
 
-- ``threads``: the scoring workload in fresh processes under OpenMP's default wait policy,
-  ``OMP_WAIT_POLICY=PASSIVE`` (what this benchmark runs with, unless ``--omp-default``)
-  and one thread: on a shared machine the default policy stalls every parallel region.
+- ``threads``: the scoring workload in fresh processes under OpenMP's defaults,
+  ``OMP_WAIT_POLICY=PASSIVE``, a short spin ``GOMP_SPINCOUNT=1000`` (what ``import mmctr``
+  and this benchmark set, unless ``--omp-default`` or the shell chose) and one thread.
 - ``peak``: fp32 and bf16 GFLOP/s of large square matmuls (best of several; bf16 in
   the three operand layouts a Linear layer's forward/backward use).
 - ``attention``: which scaled-dot-product-attention kernel the Transformer layer runs in
@@ -58,41 +58,49 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-# OpenMP reads its wait policy once, when torch loads it. libgomp's default (spin, then
-# sleep) stalls every parallel region on a shared machine whose other jobs keep both
-# cores busy (measured here: 2-10x slower); PASSIVE threads sleep at once. The ``threads``
-# section measures both; --omp-default keeps the library default for the whole run.
-OMP_ENV = os.environ.get("OMP_WAIT_POLICY")
-if "--omp-default" not in sys.argv:
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP reads its wait policy and spin count once, when torch loads it. libgomp's
+# default (a long spin, then sleep) stalls every parallel region on a shared machine whose
+# other jobs keep the cores busy; PASSIVE threads sleep at once, which slows small kernels
+# on an idle machine; `import mmctr` sets a short spin (GOMP_SPINCOUNT=1000) unless the
+# shell chose, and so does this benchmark unless --omp-default. The ``threads`` section
+# measures each setting in fresh processes.
+OMP_ENV = {k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+if "--omp-default" not in sys.argv and "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-OMP_AT_TORCH = os.environ.get("OMP_WAIT_POLICY")  # what OpenMP read (mmctr sets it later)
+OMP_AT_TORCH = {k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}  # what OpenMP read
 import torch.nn.functional as F  # noqa: E402
 import yaml  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from mmctr.engine.batching import BatchAssembler, build_item_table, epoch_batches  # noqa: E402
+from mmctr.engine.precision import (  # noqa: E402
+    Bf16Weights,
+    cpu_bf16_units,
+    keep_freed_memory,
+    native_bf16,
+)
 from mmctr.engine.trainer import (  # noqa: E402
     TrainConfig,
     make_optimizer,
-    native_bf16,
     predict,
     resolve_device,
     train_step,
 )
 from mmctr.models import build_model, count_parameters  # noqa: E402
+from mmctr.pipelines.semantic_similarity._kernels import ROW_STATS  # noqa: E402
 from mmctr.pipelines.training.nodes import resolve_training  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("threads", "peak", "attention", "train", "data", "pipelines", "scoring")
+SECTIONS = ("threads", "peak", "attention", "train", "epoch", "data", "pipelines", "scoring")
 
 # MicroLens_1M_x1 sizes (docs/DATA_CONTRACT.md)
 VOCAB = {"item": 91_718, "tag": 11_740, "likes": 11, "views": 11, "max_len": 100,
-         "emb_dim": 128, "num_tags": 5}
+         "emb_dim": 128, "num_tags": 5, "row_stats": len(ROW_STATS)}
 TRAIN_ROWS, TEST_ROWS, WIDTH = 3_600_000, 379_142, 100
 HISTORY_MEDIAN, HISTORY_MEAN = 6.0, 8.0
 
@@ -104,6 +112,9 @@ TARGET_PIPELINE_S = 300.0
 TARGET_PIPELINE_GB = 8.0
 TARGET_SCORING_S = 120.0
 TARGET_CROSS_RATIO = 10.0
+TARGET_DEFAULT_BF16_SPEEDUP = 1.5
+TARGET_EPOCH_S = 480.0
+DEVICE = torch.device("cpu")  # --device
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,12 +126,13 @@ class Plan:
     bf16_size: int = 2048  # nt / tn layouts
     bf16_nn_size: int = 1024  # the slow layout: one smaller matmul
     bf16_reps: int = 3
-    seed_warmup: int = 1
-    seed_steps: int = 3
-    seed_bf16_steps: int = 1  # ~5 min a step on an AVX2-only CPU: 0 skips it
-    default_warmup: int = 2
-    default_steps: int = 15
-    default_bf16_steps: int = 3
+    seed_warmup: int = 2
+    seed_steps: int = 4
+    seed_bf16_steps: int = 1  # emulated bf16 only (~5 min a step on an AVX2-only CPU): 0 skips it
+    default_warmup: int = 20
+    default_steps: int = 200
+    default_bf16_steps: int = 3  # emulated bf16 only
+    epoch_rows: int = TRAIN_ROWS
     data_rows: int = TRAIN_ROWS
     data_seconds: float = 10.0
     scoring_rows: int = TEST_ROWS
@@ -130,7 +142,8 @@ class Plan:
 
 QUICK = Plan(fp32_sizes=(1024,), fp32_reps=2, bf16_size=512, bf16_nn_size=256, bf16_reps=1,
              seed_warmup=1, seed_steps=1, seed_bf16_steps=0, default_warmup=1,
-             default_steps=5, default_bf16_steps=1, data_rows=400_000, data_seconds=2.0,
+             default_steps=20, default_bf16_steps=1, data_rows=400_000, data_seconds=2.0,
+             epoch_rows=200_000,
              scoring_rows=40_000, pipeline_preset="tiny", probe_rows=10_000)
 
 
@@ -166,14 +179,33 @@ def machine_info() -> dict[str, str]:
         "torch": f"{torch.__version__}, {torch.get_num_threads()} threads, "
                  f"CPU capability {torch.backends.cpu.get_cpu_capability()}, "
                  f"MKL {torch.backends.mkl.is_available()}, oneDNN {torch.backends.mkldnn.is_available()}",
-        "native bf16 (AMX / AVX512-BF16)": str(native_bf16(torch.device("cpu"))),
+        "bf16 matmul units (CPU)": f"{cpu_bf16_units()}; native: {native_bf16(torch.device('cpu'))}",
+        "measured on": _device_name(DEVICE),
+        "allocator": "glibc told to keep freed memory (as the trainer does)" if MEMORY_KEPT
+                     else "library default",
         "OpenMP": f"{torch.__config__.parallel_info().splitlines()[2].strip()}; "
-                  f"OMP_WAIT_POLICY {OMP_AT_TORCH or 'unset (library default)'}"
-                  f"{' (set by the benchmark)' if OMP_ENV is None and OMP_AT_TORCH else ''}, "
+                  + ", ".join(f"{k} {v or 'unset (library default)'}"
+                              f"{' (set by the benchmark)' if v and not OMP_ENV[k] else ''}"
+                              for k, v in OMP_AT_TORCH.items()) + ", "
                   f"OMP_NUM_THREADS {os.environ.get('OMP_NUM_THREADS', 'unset')}",
         "python / OS": f"{platform.python_version()} / {platform.platform()}",
         "project commit": f"{commit}{dirty}" if commit else "unknown",
     }
+
+
+MEMORY_KEPT = False
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)}, native bf16 {native_bf16(device)})"
+    return f"cpu ({len(os.sched_getaffinity(0))} cores)"
+
+
+def sync() -> None:
+    """Wait for queued device work (CUDA) before reading a clock."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 def _git(*args: str) -> str:
@@ -186,9 +218,13 @@ def _git(*args: str) -> str:
 
 # ---------------------------------------------------------------- threads probe
 PROBES = (  # (label, environment changes): None removes the variable
-    ("torch default threads, OpenMP default wait policy", {"OMP_WAIT_POLICY": None}),
-    ("torch default threads, OMP_WAIT_POLICY=PASSIVE", {"OMP_WAIT_POLICY": "PASSIVE"}),
-    ("1 thread (OMP_NUM_THREADS=1)", {"OMP_WAIT_POLICY": None, "OMP_NUM_THREADS": "1"}),
+    ("torch default threads, OpenMP defaults", {"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": None}),
+    ("torch default threads, OMP_WAIT_POLICY=PASSIVE", {"OMP_WAIT_POLICY": "PASSIVE",
+                                                        "GOMP_SPINCOUNT": None}),
+    ("torch default threads, GOMP_SPINCOUNT=1000 (mmctr's)", {"OMP_WAIT_POLICY": None,
+                                                               "GOMP_SPINCOUNT": "1000"}),
+    ("1 thread (OMP_NUM_THREADS=1)", {"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": None,
+                                      "OMP_NUM_THREADS": "1"}),
 )
 
 
@@ -211,35 +247,46 @@ def probe_scoring(rows: int) -> dict[str, float]:
 
 def measure_threads(plan: Plan) -> list[dict[str, Any]]:
     """The scoring workload in fresh processes under each OpenMP setting (they are read
-    once, at start-up)."""
+    once, at start-up): as the machine is, then with one busy process per core started by
+    this benchmark (what a shared machine looks like)."""
     out = []
-    for label, changes in PROBES:
-        env = dict(os.environ)
-        for key, value in changes.items():
-            if value is None:
-                env.pop(key, None)
-            else:
-                env[key] = value
-        args = [sys.executable, str(Path(__file__).resolve()), "--probe", str(plan.probe_rows)]
-        if changes.get("OMP_WAIT_POLICY", "") is None:
-            args.append("--omp-default")
-        load_start = load_avg()
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
-        if done.returncode != 0:
-            raise RuntimeError(f"probe failed: {done.stderr[-2000:]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        out.append({"label": label, **result, "load": f"{load_start} → {load_avg()}"})
-        log(f"threads probe, {label}: {result['rows_per_s']:,.0f} rows/s")
+    for busy in (0, len(os.sched_getaffinity(0))):
+        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
+        try:
+            for label, changes in PROBES:
+                env = dict(os.environ)
+                for key, value in changes.items():
+                    if value is None:
+                        env.pop(key, None)
+                    else:
+                        env[key] = value
+                args = [sys.executable, str(Path(__file__).resolve()), "--probe", str(plan.probe_rows)]
+                if changes.get("GOMP_SPINCOUNT", "") is None:
+                    args.append("--omp-default")
+                load_start = load_avg()
+                done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
+                if done.returncode != 0:
+                    raise RuntimeError(f"probe failed: {done.stderr[-2000:]}")
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+                out.append({"label": label, "busy": busy, **result,
+                            "load": f"{load_start} → {load_avg()}"})
+                log(f"threads probe, {busy} busy processes, {label}: {result['rows_per_s']:,.0f} rows/s")
+        finally:
+            for hog in hogs:
+                hog.kill()
+                hog.wait()
     return out
 
 
 # ---------------------------------------------------------------- matmul peak
 def _best_gflops(fn: Callable[[], Any], flops: float, reps: int) -> float:
     fn()  # warm-up
+    sync()
     best = math.inf
     for _ in range(reps):
         start = time.perf_counter()
         fn()
+        sync()
         best = min(best, time.perf_counter() - start)
     return flops / best / 1e9
 
@@ -247,41 +294,52 @@ def _best_gflops(fn: Callable[[], Any], flops: float, reps: int) -> float:
 def measure_peak(plan: Plan) -> dict[str, Any]:
     """fp32: a @ b at each size. bf16: the three layouts of a Linear layer:
     ``nt`` = x @ W^T (forward), ``tn`` = g^T @ x (weight gradient), ``nn`` = g @ W (input
-    gradient). The bf16 peak is the best of them."""
+    gradient). The bf16 peak is the best of them. On CUDA the sizes are 4x larger."""
+    scale = 4 if DEVICE.type == "cuda" else 1
     rows = []
     fp32 = 0.0
-    for n in plan.fp32_sizes:
-        a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
+    for n in (size * scale for size in plan.fp32_sizes):
+        a, b = torch.randn(n, n, device=DEVICE), torch.randn(n, n, device=DEVICE)
+        c = torch.empty(n, n, device=DEVICE)
         rate = _best_gflops(lambda a=a, b=b, c=c: torch.mm(a, b, out=c), 2 * n**3, plan.fp32_reps)
         rows.append(("fp32", "nn", n, plan.fp32_reps, rate))
         fp32 = max(fp32, rate)
         log(f"peak fp32 {n}: {rate:.1f} GFLOP/s")
     bf16 = 0.0
-    for layout, n, reps in (("nt", plan.bf16_size, plan.bf16_reps),
-                            ("tn", plan.bf16_size, plan.bf16_reps),
-                            ("nn", plan.bf16_nn_size, 1)):
-        a = torch.randn(n, n, dtype=torch.bfloat16)
-        b = torch.randn(n, n, dtype=torch.bfloat16)
+    for layout, n, reps in (("nt", plan.bf16_size * scale, plan.bf16_reps),
+                            ("tn", plan.bf16_size * scale, plan.bf16_reps),
+                            ("nn", plan.bf16_nn_size * scale, plan.bf16_reps)):
+        a = torch.randn(n, n, dtype=torch.bfloat16, device=DEVICE)
+        b = torch.randn(n, n, dtype=torch.bfloat16, device=DEVICE)
         lhs = a.t() if layout[0] == "t" else a
         rhs = b.t() if layout[1] == "t" else b
-        rate = _best_gflops(lambda lhs=lhs, rhs=rhs: torch.mm(lhs, rhs), 2 * n**3, reps)
+        out = torch.empty(n, n, dtype=torch.bfloat16, device=DEVICE)
+        rate = _best_gflops(lambda lhs=lhs, rhs=rhs, out=out: torch.mm(lhs, rhs, out=out),
+                            2 * n**3, reps)
         rows.append(("bf16", layout, n, reps, rate))
         bf16 = max(bf16, rate)
         log(f"peak bf16 {layout} {n}: {rate:.2f} GFLOP/s")
     layouts = {r[1]: r[4] for r in rows if r[0] == "bf16"}
-    # the seed's cross-layer shape: 128 rows against a 9,088 x 9,088 weight (not a peak)
+    # the seed's cross-layer shape: 128 rows against a 9,088 x 9,088 weight (not a peak),
+    # with a fresh output each call as in training
     batch, width = 128, 9088
-    x, g = torch.randn(batch, width), torch.randn(batch, width)
-    weight, bias = torch.randn(width, width), torch.randn(width)
-    cross = {}
-    for layout, fn in (("nt", lambda: F.linear(x, weight, bias)),  # forward
-                       ("nn", lambda: g @ weight),  # input gradient
-                       ("tn", lambda: g.t() @ x)):  # weight gradient
-        cross[layout] = _best_gflops(fn, 2 * batch * width**2, plan.fp32_reps)
-        rows.append(("fp32, seed cross layer 128 x 9,088 x 9,088", layout, "–", plan.fp32_reps, cross[layout]))
-        log(f"fp32 seed cross-layer GEMM {layout}: {cross[layout]:.1f} GFLOP/s")
+    cross: dict[str, dict[str, float]] = {}
+    for dtype, label in ((torch.float32, "fp32"), (torch.bfloat16, "bf16")):
+        x = torch.randn(batch, width, device=DEVICE, dtype=dtype)
+        g = torch.randn(batch, width, device=DEVICE, dtype=dtype)
+        weight = torch.randn(width, width, device=DEVICE, dtype=dtype)
+        cross[label] = {}
+        for layout, fn in (("nt", lambda x=x, w=weight: F.linear(x, w)),  # forward
+                           ("nn", lambda g=g, w=weight: g @ w),  # input gradient
+                           ("tn", lambda g=g, x=x: g.t() @ x)):  # weight gradient
+            cross[label][layout] = _best_gflops(fn, 2 * batch * width**2, plan.fp32_reps)
+            rows.append((f"{label}, seed cross layer 128 x 9,088 x 9,088", layout, "–",
+                         plan.fp32_reps, cross[label][layout]))
+            log(f"{label} seed cross-layer GEMM {layout}: {cross[label][layout]:.1f} GFLOP/s")
+        del x, g, weight
     return {"rows": rows, "fp32": fp32, "bf16": bf16, "bf16_layouts": layouts,
-            "cross_gemm": sum(cross.values()) / len(cross)}
+            "cross_gemm": sum(cross["fp32"].values()) / 3,
+            "cross_gemm_bf16": sum(cross["bf16"].values()) / 3}
 
 
 # ---------------------------------------------------------------- attention kernels
@@ -338,6 +396,9 @@ def make_rows(n: int, rng: np.random.Generator, chunk: int = 500_000) -> dict[st
         "views_level": rng.integers(0, 11, n, dtype=np.int32),
         "user_id": rng.integers(0, 1_000_000, n, dtype=np.int64),
         "label": (rng.random(n, dtype=np.float32) < 0.25).astype(np.float32),
+        # the similarity stage's per-row arrays the default model reads (values: noise)
+        "sim_stats": rng.standard_normal((n, 4), dtype=np.float32),
+        "row_stats": rng.standard_normal((n, VOCAB["row_stats"]), dtype=np.float32),
     }
 
 
@@ -350,7 +411,7 @@ def training_preset(preset: str, **overrides: Any) -> tuple[str, dict[str, Any],
     block = dict(read_params("training")["training"], preset=preset)
     name, model_params, cfg = resolve_training(block)
     model_params = {**model_params, **overrides}
-    return name, model_params, dataclasses.replace(cfg, device="cpu", progress=False,
+    return name, model_params, dataclasses.replace(cfg, device=str(DEVICE), progress=False,
                                                    checkpoint_dir=None)
 
 
@@ -410,23 +471,28 @@ def measure_training(
     batches: Sequence[torch.Tensor],
     warmup: int,
     bf16: bool = False,
+    master_weights: bool = True,
     overrides: dict[str, Any] | None = None,
     profile_step: bool = False,
 ) -> dict[str, Any]:
-    """Time ``train_step`` on ``batches`` (the first ``warmup`` untimed); with
-    ``profile_step``, one more (untimed) step on the first timed batch under the profiler
-    splits its time into matmuls, optimizer and the rest."""
+    """Time ``train_step`` on ``batches`` (the first ``warmup`` untimed) exactly as the
+    trainer runs it (bf16: the trainer's fp32-master path unless ``master_weights`` is
+    False, plain autocast then); with ``profile_step``, one more (untimed) step on the
+    first timed batch under the profiler splits its time into matmuls, optimizer and the
+    rest."""
     name, params, cfg = training_preset(preset, **(overrides or {}))
-    cfg = dataclasses.replace(cfg, bf16=bf16)
+    cfg = dataclasses.replace(cfg, bf16=bf16, bf16_master_weights=master_weights)
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     model = build_model(name, params, VOCAB).to(device)
+    n_params = count_parameters(model)
     with torch.device("meta"):
         meta_model = build_model(name, params, VOCAB).train()
     replay = BucketReplay(model, meta_model)
+    weights = Bf16Weights(model) if bf16 and master_weights else None
     items = build_item_table(item_sources, model.item_features, device)
     data = BatchAssembler(rows, items, model.row_features, model.history_width, device)
-    optimizer = make_optimizer(model, cfg, device)
+    optimizer = make_optimizer(model, cfg, device, weights)
     loss_fn = nn.BCEWithLogitsLoss()
     model.train()
     load_start = load_avg()
@@ -434,17 +500,20 @@ def measure_training(
     for i, index in enumerate(batches):
         t0 = time.perf_counter()
         batch = data(index)
+        sync()
         replay.start()
         t1 = time.perf_counter()
         if i == 0 and warmup > 0:  # cross-check the meta count against a real step
             counter = FlopCounterMode(display=False)
             with counter:
-                train_step(cfg, model, model, optimizer, loss_fn, batch, device)
+                train_step(cfg, model, model, optimizer, loss_fn, batch, device, weights)
             replay.arm()
             check = (int(counter.get_total_flops()), count_step_flops(meta_model, _meta(batch))[0])
+            sync()
             t2 = time.perf_counter()
         else:
-            train_step(cfg, model, model, optimizer, loss_fn, batch, device)
+            train_step(cfg, model, model, optimizer, loss_fn, batch, device, weights)
+            sync()
             t2 = time.perf_counter()
         if i < warmup:
             continue
@@ -456,22 +525,25 @@ def measure_training(
         records.append({"assemble_s": t1 - t0, "step_s": t2 - t1, "width": width,
                         "tokens": tokens, "rows": len(index), "flops": flops, "modules": modules,
                         "index": index})
-        log(f"{label}: step {i + 1 - warmup}/{len(batches) - warmup} width {records[-1]['width']} "
-            f"{t2 - t1:.2f}s ({flops / 1e9:.1f} GFLOP)")
+        if len(batches) - warmup <= 20 or (i + 1 - warmup) % 20 == 0:
+            log(f"{label}: step {i + 1 - warmup}/{len(batches) - warmup} width "
+                f"{records[-1]['width']} {t2 - t1:.3f}s ({flops / 1e9:.2f} GFLOP)")
     breakdown = None
     if profile_step and records:
-        breakdown = _profile_step(cfg, model, optimizer, loss_fn, data(records[0]["index"]), device)
-        breakdown["gflops"] = records[0]["flops"] / 1e9 / breakdown["matmul_s"]
-    n_params = count_parameters(model)
-    del model, optimizer, data, items
+        breakdown = _profile_step(cfg, model, optimizer, loss_fn, data(records[0]["index"]),
+                                  device, weights)
+        breakdown["gflops"] = records[0]["flops"] / 1e9 / max(breakdown["matmul_s"], 1e-9)
+    del model, optimizer, data, items, weights
     gc.collect()
     samples = sum(r["rows"] for r in records)
     loop_s = sum(r["assemble_s"] + r["step_s"] for r in records)
     step_s = sum(r["step_s"] for r in records)
     flops = sum(r["flops"] for r in records)
     cross = sum(v for r in records for k, v in r["modules"].items() if k.endswith(".crossnet"))
+    precision = ("bf16, fp32 masters" if master_weights else "bf16 autocast") if bf16 else "fp32"
     return {
-        "label": label, "preset": preset, "bf16": bf16, "batch_size": cfg.batch_size,
+        "label": label, "preset": preset, "bf16": bf16, "precision": precision,
+        "batch_size": cfg.batch_size,
         "params": n_params, "steps": len(records), "samples": samples,
         "widths": [r["width"] for r in records], "records": records,
         "token_width": sum(r["tokens"] for r in records) / max(samples, 1),
@@ -484,27 +556,38 @@ def measure_training(
 
 
 MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm")
+OPTIMIZER_OPS = ("aten::_fused_adam_", "aten::_foreach_copy_", "Optimizer.zero_grad")
 
 
 def _profile_step(cfg: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer,
-                  loss_fn: nn.Module, batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, float]:
-    """Wall time of one profiled step and the self time of its matmuls and optimizer."""
+                  loss_fn: nn.Module, batch: dict[str, torch.Tensor], device: torch.device,
+                  weights: Bf16Weights | None = None) -> dict[str, float]:
+    """Wall time of one profiled step and the self time of its matmuls and optimizer
+    (fused Adam, the masters' gradient and weight copies); device time on CUDA."""
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
         start = time.perf_counter()
-        train_step(cfg, model, model, optimizer, loss_fn, batch, device)
+        train_step(cfg, model, model, optimizer, loss_fn, batch, device, weights)
+        sync()
         wall = time.perf_counter() - start
     events = prof.key_averages()
-    matmul = sum(e.self_cpu_time_total for e in events
-                 if e.key in MATMUL_OPS or "scaled_dot_product" in e.key) / 1e6
-    optim = sum(e.self_cpu_time_total for e in events
-                if e.key == "aten::_fused_adam_" or e.key.startswith("Optimizer.zero_grad")) / 1e6
+
+    def self_s(event: Any) -> float:
+        return (event.self_device_time_total if device.type == "cuda" else event.self_cpu_time_total) / 1e6
+
+    matmul = sum(self_s(e) for e in events if e.key in MATMUL_OPS or "scaled_dot_product" in e.key)
+    optim = sum(self_s(e) for e in events if e.key.startswith(OPTIMIZER_OPS))
     return {"wall_s": wall, "matmul_s": matmul, "optimizer_s": optim,
             "other_s": max(wall - matmul - optim, 0.0)}
 
 
 def run_training(plan: Plan, rows: dict[str, np.ndarray], item_sources: dict[str, Any]) -> list[dict]:
+    """The seed and default presets in fp32 and bf16 (the trainer's fp32-master path, and
+    plain autocast for comparison) on the same batches. Without native bf16 a seed bf16
+    step takes minutes: then only the narrowest ``seed_bf16_steps`` batches are timed."""
+    native = native_bf16(DEVICE)
     results = []
     _, _, seed_cfg = training_preset("seed")
     seed_batches = list(epoch_batches(len(rows["item_id"]), seed_cfg.batch_size, shuffle=True,
@@ -514,15 +597,21 @@ def run_training(plan: Plan, rows: dict[str, np.ndarray], item_sources: dict[str
     results.append(fp32)
     results.append(measure_training("seed fp32, cross_net: mix", "seed", rows, item_sources,
                                     seed_batches, plan.seed_warmup, overrides={"cross_net": "mix"}))
-    if plan.seed_bf16_steps > 0:
-        # the narrowest of the fp32 batches (a bf16 step costs minutes here), compared with
-        # the fp32 step on the very same batches
+    if native:
+        results.append(measure_training("seed bf16", "seed", rows, item_sources, seed_batches,
+                                        plan.seed_warmup, bf16=True, profile_step=True))
+        results.append(measure_training("seed bf16, autocast only", "seed", rows, item_sources,
+                                        seed_batches, plan.seed_warmup, bf16=True,
+                                        master_weights=False))
+    elif plan.seed_bf16_steps > 0:
+        # the narrowest of the fp32 batches (an emulated bf16 step costs minutes), compared
+        # with the fp32 step on the very same batches
         chosen = sorted(fp32["records"], key=lambda r: r["width"])[: plan.seed_bf16_steps]
         bf16 = measure_training("seed bf16", "seed", rows, item_sources,
                                 [r["index"] for r in chosen], 0, bf16=True)
         same = sum(r["step_s"] for r in chosen) / len(chosen)
-        bf16["note"] = (f"on the narrowest fp32 batch(es) (width {[r['width'] for r in chosen]}), "
-                        f"fp32 step on the same batch {same:.2f}s")
+        bf16["note"] = (f"emulated bf16, on the narrowest fp32 batch(es) (width "
+                        f"{[r['width'] for r in chosen]}), fp32 step on the same batch {same:.2f}s")
         bf16["fp32_same_batch_step_s"] = same
         results.append(bf16)
     _, _, default_cfg = training_preset("default")
@@ -530,12 +619,55 @@ def run_training(plan: Plan, rows: dict[str, np.ndarray], item_sources: dict[str
                                          seed=default_cfg.seed,
                                          max_batches=plan.default_warmup + plan.default_steps))
     results.append(measure_training("default fp32", "default", rows, item_sources,
-                                    default_batches, plan.default_warmup))
-    if plan.default_bf16_steps > 0:
+                                    default_batches, plan.default_warmup, profile_step=True))
+    if native:
+        results.append(measure_training("default bf16", "default", rows, item_sources,
+                                        default_batches, plan.default_warmup, bf16=True,
+                                        profile_step=True))
+        results.append(measure_training("default bf16, autocast only", "default", rows,
+                                        item_sources, default_batches, plan.default_warmup,
+                                        bf16=True, master_weights=False))
+    elif plan.default_bf16_steps > 0:
         results.append(measure_training(
             "default bf16", "default", rows, item_sources,
             default_batches[: 1 + plan.default_bf16_steps], 1, bf16=True))
     return results
+
+
+# ---------------------------------------------------------------- real-scale epoch
+def measure_epoch(plan: Plan, rows: dict[str, np.ndarray], item_sources: dict[str, Any]) -> dict[str, Any]:
+    """One epoch of the default training configuration over ``rows`` (real scale: 3.6M),
+    as the trainer runs it: its batches, its step, its precision (``bf16: auto``)."""
+    from mmctr.engine.precision import resolve_bf16
+
+    name, params, cfg = training_preset("default")
+    bf16 = resolve_bf16(cfg.bf16, DEVICE, "training.bf16")
+    cfg = dataclasses.replace(cfg, bf16=bf16)
+    torch.manual_seed(cfg.seed)
+    model = build_model(name, params, VOCAB).to(DEVICE)
+    weights = Bf16Weights(model) if bf16 and cfg.bf16_master_weights else None
+    data = BatchAssembler(rows, build_item_table(item_sources, model.item_features, DEVICE),
+                          model.row_features, model.history_width, DEVICE)
+    optimizer = make_optimizer(model, cfg, DEVICE, weights)
+    loss_fn = nn.BCEWithLogitsLoss()
+    model.train()
+    batches = list(epoch_batches(len(data), cfg.batch_size, shuffle=True, seed=cfg.seed))
+    load_start = load_avg()
+    start = time.perf_counter()
+    for i, index in enumerate(batches, start=1):
+        train_step(cfg, model, model, optimizer, loss_fn, data(index), DEVICE, weights)
+        if i % max(len(batches) // 10, 1) == 0:
+            log(f"epoch: {i:,}/{len(batches):,} steps, {i * cfg.batch_size / (time.perf_counter() - start):,.0f} samples/s")
+    sync()
+    seconds = time.perf_counter() - start
+    out = {"rows": len(data), "batch_size": cfg.batch_size, "steps": len(batches),
+           "precision": "bf16, fp32 masters" if bf16 else "fp32", "seconds": seconds,
+           "samples_per_s": len(data) / seconds, "load": f"{load_start} → {load_avg()}",
+           "params": count_parameters(model)}
+    log(f"epoch: {len(data):,} rows in {seconds / 60:.2f} min ({out['samples_per_s']:,.0f} samples/s)")
+    del model, optimizer, data, weights
+    gc.collect()
+    return out
 
 
 # ---------------------------------------------------------------- data path
@@ -547,8 +679,9 @@ def measure_data_path(plan: Plan, rows: dict[str, np.ndarray], item_sources: dic
         with torch.device("meta"):  # only the batch contract is needed
             model = build_model(name, params, VOCAB)
         start = time.perf_counter()
-        items = build_item_table(item_sources, model.item_features)
-        data = BatchAssembler(rows, items, model.row_features, model.history_width)
+        items = build_item_table(item_sources, model.item_features, DEVICE)
+        data = BatchAssembler(rows, items, model.row_features, model.history_width, DEVICE)
+        sync()
         setup_s = time.perf_counter() - start
         data(torch.arange(cfg.batch_size))  # warm-up
         load_start = load_avg()
@@ -561,6 +694,7 @@ def measure_data_path(plan: Plan, rows: dict[str, np.ndarray], item_sources: dic
             widths.append(batch["item_seq"].shape[1])
             if time.perf_counter() - start > plan.data_seconds:
                 break
+        sync()
         elapsed = time.perf_counter() - start
         out.append({"preset": preset, "rows": len(data), "batch_size": cfg.batch_size,
                     "features": ", ".join(model.item_features), "setup_s": setup_s,
@@ -683,12 +817,12 @@ def measure_scoring(plan: Plan, rows: dict[str, np.ndarray], item_sources: dict[
     name, params, _ = training_preset("default")
     batch_size = int(read_params("submission")["submission"]["batch_size"])
     torch.manual_seed(0)
-    model = build_model(name, params, VOCAB).eval()
+    model = build_model(name, params, VOCAB).to(DEVICE).eval()
     load_start = load_avg()
     start = time.perf_counter()
-    items = build_item_table(item_sources, model.item_features)
+    items = build_item_table(item_sources, model.item_features, DEVICE)
     data = BatchAssembler(head(rows, plan.scoring_rows, labels=False), items,
-                          model.row_features, model.history_width)
+                          model.row_features, model.history_width, DEVICE)
     probs = predict(model, data, batch_size)
     elapsed = time.perf_counter() - start
     assert len(probs) == plan.scoring_rows and np.isfinite(probs).all()
@@ -712,10 +846,31 @@ def _rate(x: float) -> str:
     return f"{x:,.0f}" if x >= 100 else f"{x:.1f}" if x >= 10 else f"{x:.2f}"
 
 
-def targets(res: dict[str, Any]) -> list[list[str]]:  # noqa: C901 - one branch per target
+def _no_native_bf16(res: dict[str, Any]) -> str:
+    return (f"not measurable on this machine: {res['machine']['measured on']} has no native bf16 "
+            f"matmul (CPU bf16 units: {cpu_bf16_units()}; `lscpu` lists neither amx_bf16 nor "
+            "avx512_bf16), so PyTorch emulates bf16 far slower than fp32 and `bf16: auto` keeps "
+            "training in fp32. Run this benchmark on an AMX / AVX512-BF16 CPU or a GPU")
+
+
+def _breakdown_text(r: dict[str, Any], peak: float) -> str:
+    b = r.get("breakdown")
+    if not b:
+        return ""
+    return (f"In a profiled step ({b['wall_s']:.2f}s) the matmuls took {b['matmul_s']:.2f}s "
+            f"({b['gflops']:.0f} GFLOP/s, {_pct(b['gflops'] / peak)} of peak), the optimizer "
+            f"(fused Adam{' + master copies' if r['precision'].endswith('masters') else ''} + "
+            f"zero_grad) {b['optimizer_s']:.2f}s over {r['params'] / 1e6:.1f}M parameters, "
+            f"everything else {b['other_s']:.2f}s (casts, clipping, dropout, norms, embedding "
+            "gradients, small kernels)")
+
+
+def targets(res: dict[str, Any]) -> list[list[str]]:  # noqa: C901, PLR0912 - one branch per target
     out = []
     peak, train = res.get("peak"), {r["label"]: r for r in res.get("train", [])}
+    native = native_bf16(DEVICE)
     load = res["load_start"]
+    shared = f"; load {load} on {len(os.sched_getaffinity(0))} cores at the start"
     if peak and "seed fp32" in train:
         r = train["seed fp32"]
         frac = r["gflops"] / peak["fp32"]
@@ -724,43 +879,63 @@ def targets(res: dict[str, Any]) -> list[list[str]]:  # noqa: C901 - one branch 
             ideal = r["gflop_per_step"] / peak["fp32"]
             cross = r["cross_flops_per_sample"] / max(r["flops_per_sample"], 1)
             why = (f"short by {_pct(TARGET_FP32_PEAK - frac)} of peak ({TARGET_FP32_PEAK / frac:.2f}x). "
-                   f"At peak the step's matmuls would take {ideal:.1f}s; the step took "
-                   f"{r['step_s']:.1f}s. {_pct(cross)} of the FLOPs are the cross network's GEMMs "
+                   f"At peak the step's matmuls would take {ideal:.2f}s; the step took "
+                   f"{r['step_s']:.2f}s. {_pct(cross)} of the FLOPs are the cross network's GEMMs "
                    f"(128 rows against a 9,088 x 9,088 weight: {peak['cross_gemm']:.0f} GFLOP/s in "
-                   f"isolation, see the peak table)")
-            b = r.get("breakdown")
-            if b:
-                why += (f". In a profiled step ({b['wall_s']:.1f}s) the matmuls took "
-                        f"{b['matmul_s']:.1f}s ({b['gflops']:.0f} GFLOP/s, "
-                        f"{_pct(b['gflops'] / peak['fp32'])} of peak), fused Adam + zero_grad over "
-                        f"{r['params'] / 1e6:.0f}M parameters {b['optimizer_s']:.1f}s, everything "
-                        f"else {b['other_s']:.1f}s (gradient clipping, dropout, layer norms, "
-                        f"embedding gradients, fresh gradient buffers)")
-            why += (f"; the CPU was shared with concurrent jobs (load {r['load']} on "
-                    f"{len(os.sched_getaffinity(0))} cores)")
+                   f"isolation, see the peak table). {_breakdown_text(r, peak['fp32'])}{shared}")
         out.append([f"seed fp32 training ≥ {_pct(TARGET_FP32_PEAK)} of fp32 peak",
                     f"{r['gflops']:.1f} / {peak['fp32']:.1f} GFLOP/s = {_pct(frac)}",
                     "met" if frac >= TARGET_FP32_PEAK else "missed", why])
-    if peak and "seed bf16" in train:
+    name = f"seed bf16 training ≥ {_pct(TARGET_BF16_PEAK)} of bf16 peak"
+    if peak and "seed bf16" in train and native:
         r = train["seed bf16"]
         frac = r["gflops"] / peak["bf16"]
         why = ""
         if frac < TARGET_BF16_PEAK:
-            lay = peak["bf16_layouts"]
-            why = (f"short by {_pct(TARGET_BF16_PEAK - frac)} of peak ({TARGET_BF16_PEAK / max(frac, 1e-9):.0f}x). "
-                   f"This CPU has no AVX512-BF16/AMX, so oneDNN's bf16 GEMM is unavailable and PyTorch "
-                   f"emulates bf16 matmuls; their speed depends on the operand layout: "
-                   f"tn {lay.get('tn', 0):.1f}, nt {lay.get('nt', 0):.1f}, nn {lay.get('nn', 0):.2f} GFLOP/s. "
-                   f"Every Linear's input gradient (g @ W) is the nn layout, so backward runs at "
-                   f"~{lay.get('nn', 0):.1f} GFLOP/s; the bf16 step took {r['step_s']:.0f}s vs "
-                   f"{r.get('fp32_same_batch_step_s', float('nan')):.1f}s in fp32 on the same batch. "
-                   f"bf16 is only worth it where native_bf16() is true (AMX CPUs, CUDA)")
-        out.append([f"seed bf16 training ≥ {_pct(TARGET_BF16_PEAK)} of bf16 peak",
-                    f"{r['gflops']:.2f} / {peak['bf16']:.1f} GFLOP/s = {_pct(frac)}",
+            why = (f"short by {_pct(TARGET_BF16_PEAK - frac)} of peak. At peak the step's matmuls "
+                   f"would take {r['gflop_per_step'] / peak['bf16']:.2f}s; the step took "
+                   f"{r['step_s']:.2f}s; the seed cross layer's GEMMs reach "
+                   f"{peak['cross_gemm_bf16']:.0f} GFLOP/s in isolation. "
+                   f"{_breakdown_text(r, peak['bf16'])}{shared}")
+        out.append([name, f"{r['gflops']:.1f} / {peak['bf16']:.1f} GFLOP/s = {_pct(frac)}",
                     "met" if frac >= TARGET_BF16_PEAK else "missed", why])
+    elif peak and train and not native:
+        r = train.get("seed bf16")
+        measured = (f"{r['gflops']:.2f} / {peak['bf16']:.1f} GFLOP/s (emulated)" if r else "–")
+        out.append([name, measured, "not measurable here", _no_native_bf16(res)])
     elif peak and train:
-        out.append([f"seed bf16 training ≥ {_pct(TARGET_BF16_PEAK)} of bf16 peak", "not measured",
-                    "–", "skipped in this run (--quick or seed_bf16_steps 0)"])
+        out.append([name, "not measured", "–", "skipped in this run"])
+    name = f"default bf16 training ≥ {TARGET_DEFAULT_BF16_SPEEDUP:.1f}x default fp32"
+    if "default fp32" in train and "default bf16" in train and native:
+        f32, b16 = train["default fp32"], train["default bf16"]
+        ratio = b16["samples_per_s"] / f32["samples_per_s"]
+        why = ""
+        if ratio < TARGET_DEFAULT_BF16_SPEEDUP and f32.get("breakdown"):
+            b = f32["breakdown"]
+            share = b["matmul_s"] / b["wall_s"]
+            why = (f"short by {TARGET_DEFAULT_BF16_SPEEDUP / ratio:.2f}x. The default model is "
+                   f"small ({f32['params'] / 1e6:.1f}M parameters, "
+                   f"{f32['flops_per_sample'] / 1e6:.2f} MFLOP a sample): in a profiled fp32 step "
+                   f"({b['wall_s'] * 1e3:.1f} ms) the matmuls take {_pct(share)} of the time, so "
+                   f"even free matmuls would give at most {1 / max(1 - share, 1e-9):.2f}x; the "
+                   f"rest is per-kernel overhead, dropout masks, the embedding gradients and "
+                   f"the optimizer. bf16 step: {_breakdown_text(b16, peak['bf16'] if peak else 1.0)}"
+                   f"{shared}")
+        out.append([name, f"{b16['samples_per_s']:,.0f} vs {f32['samples_per_s']:,.0f} samples/s "
+                    f"= {ratio:.2f}x", "met" if ratio >= TARGET_DEFAULT_BF16_SPEEDUP else "missed", why])
+    elif "default fp32" in train and not native:
+        out.append([name, "–", "not measurable here", _no_native_bf16(res)])
+    if "epoch" in res:
+        e = res["epoch"]
+        scale = e["rows"] / TRAIN_ROWS
+        minutes = e["seconds"] / 60 / scale
+        ok = minutes * 60 <= TARGET_EPOCH_S
+        measured = (f"{e['seconds'] / 60:.2f} min for {e['rows']:,} rows ({e['samples_per_s']:,.0f} "
+                    f"samples/s, {e['precision']})")
+        if e["rows"] != TRAIN_ROWS:
+            measured += f"; {minutes:.2f} min extrapolated to {TRAIN_ROWS:,} rows (not the target's scale)"
+        out.append([f"default model, one epoch over {TRAIN_ROWS:,} rows ≤ {TARGET_EPOCH_S / 60:.0f} min",
+                    measured, "met" if ok else "missed", f"load {e['load']}"])
     data = {r["preset"]: r for r in res.get("data", [])}
     if "default" in data and "default fp32" in train:
         ratio = data["default"]["samples_per_s"] / train["default fp32"]["consume_per_s"]
@@ -812,19 +987,22 @@ def render(res: dict[str, Any], argv: Sequence[str]) -> str:  # noqa: C901, PLR0
     lines += ["## Targets", ""]
     lines += _table(["target", "measured", "result", "why / by how much"], targets(res))
     if "threads" in res:
-        lines += ["## OpenMP threads on a shared machine", "",
+        lines += ["## OpenMP threads, idle and shared", "",
                   f"The scoring workload (default model, {res['threads'][0]['rows']:,} "
-                  "rows, after a warm-up pass) in fresh processes. libgomp's default wait policy spins and then "
-                  "sleeps at every parallel region's barrier; when other jobs keep both cores "
-                  "busy, each barrier waits for a descheduled thread; `OMP_WAIT_POLICY=PASSIVE` "
-                  "threads sleep at once (slower to wake when the cores are idle). Which wins "
-                  "depends on the load (see the load column). OpenMP reads the variable once, "
-                  "when torch is imported; `import mmctr` sets PASSIVE unless it is already set, "
-                  "and so does this benchmark unless `--omp-default`.", ""]
-        base = res["threads"][0]["rows_per_s"]
-        lines += _table(["setting", "threads", "rows/s", "vs default", "load avg"],
-                        [[t["label"], t["threads"], f"{t['rows_per_s']:,.0f}",
-                          f"{t['rows_per_s'] / base:.2f}x", t["load"]] for t in res["threads"]])
+                  "rows, after a warm-up pass) in fresh processes. libgomp's default spins "
+                  "~300,000 iterations and then sleeps at every parallel region's barrier; when "
+                  "other jobs keep the cores busy, each barrier waits for a descheduled thread. "
+                  "`OMP_WAIT_POLICY=PASSIVE` threads sleep at once, slow to wake for the next "
+                  "small kernel when the cores are idle. `GOMP_SPINCOUNT=1000` spins briefly: "
+                  "what `import mmctr` sets unless the shell set a policy or a spin count, and "
+                  "so does this benchmark unless `--omp-default`. Which wins depends on the load "
+                  "(see the load column); OpenMP reads the variables once, when torch loads.", ""]
+        base = {t["busy"]: t["rows_per_s"] for t in reversed(res["threads"])}  # first per load
+        lines += _table(["setting", "busy processes started", "threads", "rows/s", "vs defaults",
+                         "load avg"],
+                        [[t["label"], t["busy"], t["threads"], f"{t['rows_per_s']:,.0f}",
+                          f"{t['rows_per_s'] / base[t['busy']]:.2f}x", t["load"]]
+                         for t in res["threads"]])
     if "peak" in res:
         lines += ["## Matmul peak", "",
                   "Square matmuls, best of the repetitions after a warm-up. `nn` = A @ B, "
@@ -850,35 +1028,40 @@ def render(res: dict[str, Any], argv: Sequence[str]) -> str:  # noqa: C901, PLR0
         peak = res.get("peak")
         rows = []
         for r in res["train"]:
-            ref = (peak["bf16"] if r["bf16"] else peak["fp32"]) if peak else None
-            rows.append([r["label"], f"{r['params']:,}", r["batch_size"], r["steps"],
+            rows.append([r["label"], r["precision"], f"{r['params']:,}", r["batch_size"], r["steps"],
                          f"{np.mean(r['widths']):.0f} ({min(r['widths'])}–{max(r['widths'])})",
                          f"{r['token_width']:.1f}",
-                         f"{r['step_s']:.2f}", _rate(r["samples_per_s"]), _rate(r["consume_per_s"]),
-                         f"{r['gflop_per_step']:.1f}", f"{r['gflops']:.2f}",
-                         _pct(r["gflops"] / ref) if ref else "–", r["load"]])
+                         f"{r['step_s']:.3f}", _rate(r["samples_per_s"]), _rate(r["consume_per_s"]),
+                         f"{r['gflop_per_step']:.2f}", f"{r['gflops']:.1f}",
+                         _pct(r["gflops"] / peak["fp32"]) if peak else "–",
+                         _pct(r["gflops"] / peak["bf16"]) if peak else "–", r["load"]])
         lines += ["## Training throughput", "",
                   "One step = `mmctr.engine.trainer.train_step` (forward, BCE, backward, clip, fused "
                   "Adam) on a batch from `BatchAssembler` cut to the model's `history_width`, after "
-                  "warm-up step(s). 'batch width': the batch's cut; 'Transformer tokens/row': "
-                  "positions the encoder ran per row after length buckets. samples/s counts "
-                  "assembly + step; 'model samples/s' the step alone. FLOPs: forward + backward "
-                  "matmuls/attention (`FlopCounterMode`) at the executed shapes, counted on a "
-                  "meta-device twin that replays the step's buckets (no counting overhead in the "
-                  "timed step); % of the matching dtype's peak.", ""]
-        lines += _table(["config", "parameters", "batch", "timed steps", "batch width mean (min–max)",
-                         "Transformer tokens/row",
+                  "warm-up step(s). Precision: `fp32`; `bf16, fp32 masters` = what the trainer "
+                  "runs with bf16 on (Linear weights kept in bf16, fp32 masters in the optimizer, "
+                  "refreshed after each step); `bf16 autocast` = plain autocast over fp32 weights "
+                  "(re-cast every step), for comparison. 'batch width': the batch's cut; "
+                  "'Transformer tokens/row': positions the encoder ran per row after length "
+                  "buckets. samples/s counts assembly + step; 'model samples/s' the step alone. "
+                  "FLOPs: forward + backward matmuls/attention (`FlopCounterMode`) at the executed "
+                  "shapes, counted on a meta-device twin that replays the step's buckets (no "
+                  "counting overhead in the timed step); achieved GFLOP/s as a fraction of both "
+                  "peaks measured above.", ""]
+        lines += _table(["config", "precision", "parameters", "batch", "timed steps",
+                         "batch width mean (min–max)", "Transformer tokens/row",
                          "s/step", "samples/s", "model samples/s", "GFLOP/step", "GFLOP/s",
-                         "% of peak", "load avg"], rows)
+                         "% of fp32 peak", "% of bf16 peak", "load avg"], rows)
         checks = [f"{r['label']}: real step {c[0] / 1e9:.2f} GFLOP, meta count {c[1] / 1e9:.2f} GFLOP"
                   for r in res["train"] if (c := r["flop_check"])]
         if checks:
             lines += ["FLOP count check on the warm-up step (counted over the real step vs "
                       "from its shapes on the meta device): " + "; ".join(checks) + ".", ""]
         notes = [f"{r['label']}: {r['note']}." for r in res["train"] if r.get("note")]
-        notes += [f"{r['label']}, one profiled step ({b['wall_s']:.2f}s): matmuls {b['matmul_s']:.2f}s "
-                  f"({b['gflops']:.1f} GFLOP/s), fused Adam + zero_grad {b['optimizer_s']:.2f}s, "
-                  f"everything else {b['other_s']:.2f}s."
+        notes += [f"{r['label']}, one profiled step ({b['wall_s'] * 1e3:.1f} ms): matmuls "
+                  f"{b['matmul_s'] * 1e3:.1f} ms ({b['gflops']:.1f} GFLOP/s), optimizer (fused Adam"
+                  f"{', master copies' if r['precision'].endswith('masters') else ''}, zero_grad) "
+                  f"{b['optimizer_s'] * 1e3:.1f} ms, everything else {b['other_s'] * 1e3:.1f} ms."
                   for r in res["train"] if (b := r.get("breakdown"))]
         lines += [*notes, ""] if notes else []
         by = {r["label"]: r for r in res["train"]}
@@ -893,6 +1076,16 @@ def render(res: dict[str, Any], argv: Sequence[str]) -> str:  # noqa: C901, PLR0
                     f"{full['flops_per_sample'] / mix['flops_per_sample']:.2f}x",
                     f"{full['params'] / mix['params']:.2f}x",
                     f"{mix['samples_per_s'] / full['samples_per_s']:.2f}x"]])
+    if "epoch" in res:
+        e = res["epoch"]
+        lines += ["## The default model at real scale", "",
+                  f"One epoch of the default training configuration (`kedro run`'s model, "
+                  f"{e['params']:,} parameters, batch {e['batch_size']}, `bf16: auto` → "
+                  f"{e['precision']}) over {e['rows']:,} rows, exactly as the trainer steps "
+                  "(assembly + `train_step`, no validation).", ""]
+        lines += _table(["rows", "steps", "precision", "minutes", "samples/s", "load avg"],
+                        [[f"{e['rows']:,}", f"{e['steps']:,}", e["precision"],
+                          f"{e['seconds'] / 60:.2f}", f"{e['samples_per_s']:,.0f}", e["load"]]])
     if "data" in res:
         lines += ["## Data path alone", "",
                   "`BatchAssembler` on a real-scale split (rows x width 100 int32; item table "
@@ -952,6 +1145,13 @@ def render(res: dict[str, Any], argv: Sequence[str]) -> str:  # noqa: C901, PLR0
               "device and read only at progress-bar updates (`log_every`) and epoch end.",
               "- Fused Adam (`make_optimizer`): one multi-tensor kernel instead of a loop over "
               "parameters (same update rule).",
+              "- bf16 with fp32 master weights (`training.bf16: auto`, on where the hardware "
+              "multiplies bf16): the Linear weights live in bf16, so no step re-casts them; "
+              "the optimizer updates fp32 masters and refreshes the copies in one pass (test: "
+              "the same weights as plain autocast, and within tolerance of fp32).",
+              "- Freed memory kept for reuse on CPU (`training.keep_freed_memory`): glibc would "
+              "return every large freed block (a weight gradient, a cast weight) to the kernel "
+              "and page-fault it back on the next step.",
               ""]
     return "\n".join(lines)
 
@@ -969,8 +1169,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed-bf16-steps", type=int, default=None,
                         help="bf16 seed steps (minutes each without native bf16; 0 skips)")
     parser.add_argument("--omp-default", action="store_true",
-                        help="keep OpenMP's default wait policy (default: PASSIVE unless "
-                             "OMP_WAIT_POLICY is set)")
+                        help="keep OpenMP's default wait policy and spin count (default: "
+                             "GOMP_SPINCOUNT=1000 unless the shell set either)")
+    parser.add_argument("--device", default="cpu",
+                        help="cpu (default), cuda, cuda:N or auto: where the peak, train, epoch, "
+                             "data and scoring sections run")
     parser.add_argument("--probe", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.probe is not None:  # a `threads` subprocess
@@ -987,6 +1190,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     output = args.output
     if output is None and not args.quick and set(sections) == set(SECTIONS):
         output = ROOT / "benchmarks" / "results.md"
+    global DEVICE, MEMORY_KEPT  # noqa: PLW0603 - set once, from the command line
+    DEVICE = resolve_device(args.device)
+    if DEVICE.type == "cpu":  # as the trainer does (training.keep_freed_memory)
+        MEMORY_KEPT = keep_freed_memory()
 
     start = time.perf_counter()
     res: dict[str, Any] = {"machine": machine_info(), "load_start": load_avg()}
@@ -998,19 +1205,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "attention" in sections:
         res["attention"] = attention_kernels()
         log(f"attention kernels: {res['attention']}")
-    needs_data = {"train", "data", "scoring"} & set(sections)
+    needs_data = {"train", "epoch", "data", "scoring"} & set(sections)
     if needs_data:
         rng = np.random.default_rng(2025)
         t0 = time.perf_counter()
         item_sources = make_items(rng)
-        n_rows = plan.data_rows if "data" in sections else max(plan.scoring_rows, 200_000)
-        rows = make_rows(max(n_rows, plan.scoring_rows), rng)
+        n_rows = max(plan.scoring_rows, 200_000,
+                     plan.data_rows if "data" in sections else 0,
+                     plan.epoch_rows if "epoch" in sections else 0)
+        rows = make_rows(n_rows, rng)
         lengths = (rows["item_seq"] != 0).sum(1)
         log(f"generated {len(lengths):,} rows in {time.perf_counter() - t0:.1f}s: history length "
             f"mean {lengths.mean():.2f}, median {np.median(lengths):.0f}, max {lengths.max()}")
         del lengths
     if "train" in sections:
         res["train"] = run_training(plan, rows, item_sources)
+    if "epoch" in sections:
+        res["epoch"] = measure_epoch(plan, head(rows, plan.epoch_rows), item_sources)
     if "data" in sections:
         res["data"] = measure_data_path(plan, rows, item_sources)
     if "scoring" in sections:

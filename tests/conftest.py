@@ -11,7 +11,8 @@ import pytest
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("MPLBACKEND", "Agg")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see src/mmctr/__init__.py
+if "OMP_WAIT_POLICY" not in os.environ:  # before torch: see src/mmctr/__init__.py
+    os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_PIPELINES = ["synthetic", "feature_engineering", "item_embedding", "semantic_similarity"]

@@ -6,10 +6,16 @@ __version__ = "0.1"
 import os as _os
 import sys as _sys
 
-# libgomp's default (spinning) wait policy stalls every parallel region when other
-# processes share the cores: 4.2x slower scoring measured on a shared 2-core machine
-# (benchmarks/results.md). Must be set before torch is imported; override it in the shell.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP threads between parallel regions: libgomp's default spins ~300,000 iterations,
+# which stalls every region when other processes share the cores; PASSIVE (sleep at once)
+# halves the training throughput of small models on an idle machine, whose kernels follow
+# each other within microseconds. A short spin keeps most of both: on 2 idle cores the
+# default model trained at ~75k samples/s with it against 43k under PASSIVE, and with two
+# busy processes sharing the cores all three settings trained alike (22-32k); see the
+# `threads` table of benchmarks/results.md for scoring. Read when torch loads OpenMP: set
+# before torch is imported, unless the shell chose a policy or a spin count.
+if "OMP_WAIT_POLICY" not in _os.environ:
+    _os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 
 # pyarrow's default pool (mimalloc) keeps the memory of freed tables: after feature

@@ -12,7 +12,13 @@ from mmctr.engine import precision
 from mmctr.engine.batching import BatchAssembler, build_item_table
 from mmctr.engine.metrics import auc
 from mmctr.engine.precision import Bf16Weights, keep_freed_memory, resolve_bf16
-from mmctr.engine.trainer import TrainConfig, make_optimizer, predict, train_model, train_step
+from mmctr.engine.trainer import (
+    TrainConfig,
+    make_optimizer,
+    predict,
+    train_model,
+    train_step,
+)
 from mmctr.models import build_model
 
 from ..models.conftest import TINY_TRANSFORMER

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import logging
 import sys
 from collections.abc import Iterable, Mapping
@@ -44,7 +45,6 @@ BF16_SETTINGS = ("auto", True, False)
 
 # glibc mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -2, -4, -8
-_KEPT = False
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -178,6 +178,7 @@ class Bf16Weights:
             weight.grad = None
 
 
+@functools.cache
 def keep_freed_memory() -> bool:
     """Ask glibc's allocator to keep freed memory for reuse (Linux only; once per process).
 
@@ -188,9 +189,6 @@ def keep_freed_memory() -> bool:
     Returns:
         Whether the settings took effect (False on other C libraries and systems).
     """
-    global _KEPT
-    if _KEPT:
-        return True
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -200,7 +198,7 @@ def keep_freed_memory() -> bool:
         return False
     settings = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1), (_M_TOP_PAD, 64 << 20),
                 (_M_ARENA_MAX, 1))
-    _KEPT = all(libc.mallopt(option, value) == 1 for option, value in settings)
-    if _KEPT:
+    kept = all(libc.mallopt(option, value) == 1 for option, value in settings)
+    if kept:
         logger.info("allocator: freed memory kept for reuse (glibc mallopt)")
-    return _KEPT
+    return kept
