@@ -106,9 +106,37 @@ def test_loading_fp32_weights_updates_masters_and_copies(tiny_data):
         assert torch.equal(model.state_dict()[key], other[key].to(torch.bfloat16))
 
 
+@pytest.mark.parametrize("max_norm", [1e-3, 1e3])  # clipping active / inactive
+def test_clipping_while_moving_equals_clipping_fp32_gradients(tiny_data, max_norm):
+    model = _model(tiny_data)
+    weights = Bf16Weights(model)
+    items = build_item_table(tiny_data["items"], model.item_features)
+    data = BatchAssembler(tiny_data["train"], items, model.row_features, model.history_width)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(data(torch.arange(64)))
+    nn.functional.binary_cross_entropy_with_logits(logits.float(), torch.ones(64)).backward()
+    others = [p for p in model.parameters() if p.dtype == torch.float32]
+    # the reference: every gradient in fp32, clipped by torch's own function
+    reference = []
+    for grad in [w.grad.float() for w in weights.weights] + [p.grad.clone() for p in others]:
+        holder = torch.zeros_like(grad, requires_grad=True)
+        holder.grad = grad
+        reference.append(holder)
+    total_ref = nn.utils.clip_grad_norm_(reference, max_norm)
+    reference = [h.grad for h in reference]
+    total = weights.clip_and_move(others, max_norm)
+    assert float(total) == pytest.approx(float(total_ref), rel=5e-3)
+    moved = [m.grad for m in weights.masters] + [p.grad for p in others]
+    assert all(w.grad is None for w in weights.weights)
+    assert all(g.dtype == torch.float32 for g in moved)
+    for got, want in zip(moved, reference, strict=True):
+        torch.testing.assert_close(got, want, rtol=5e-3, atol=1e-12)
+
+
 def test_master_weights_compute_exactly_what_autocast_computes(tiny_data):
-    """Same arithmetic, other storage: the two bf16 paths give the same weights."""
-    cfg = dataclasses.replace(CFG, bf16=True)
+    """Same arithmetic, other storage: the two bf16 paths give the same weights (clipping
+    off here: the master path reads the norm from the bf16 gradients, see above)."""
+    cfg = dataclasses.replace(CFG, bf16=True, max_grad_norm=1e6)
     _, masters = _train(tiny_data, cfg)
     _, autocast = _train(tiny_data, dataclasses.replace(cfg, bf16_master_weights=False))
     for key, value in masters.state_dict.items():

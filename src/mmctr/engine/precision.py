@@ -136,18 +136,41 @@ class Bf16Weights:
         """``params`` with every bf16 weight replaced by its fp32 master."""
         return [self._master_of.get(id(p), p) for p in params]
 
-    def to_masters(self) -> None:
-        """Move the bf16 weight gradients into the masters' fp32 gradients (kept buffers)."""
-        pairs = [(w, m) for w, m in zip(self.weights, self.masters, strict=True) if w.grad is not None]
-        for weight, master in pairs:
-            if master.grad is None:
-                master.grad = torch.empty_like(master)
-        if pairs:
-            torch._foreach_copy_([m.grad for _, m in pairs], [w.grad for w, _ in pairs])
+    @torch.no_grad()
+    def to_masters(self, scale: torch.Tensor | None = None) -> None:
+        """Move the bf16 weight gradients into the masters' fp32 gradients (kept buffers),
+        multiplied by ``scale`` (gradient clipping) in the same pass when given."""
         for weight, master in zip(self.weights, self.masters, strict=True):
             if weight.grad is None:
                 master.grad = None
+                continue
+            if master.grad is None:
+                master.grad = torch.empty_like(master)
+            if scale is None:
+                master.grad.copy_(weight.grad)
+            else:
+                torch.mul(weight.grad, scale, out=master.grad)
             weight.grad = None
+
+    @torch.no_grad()
+    def clip_and_move(self, others: Iterable[nn.Parameter], max_norm: float) -> torch.Tensor:
+        """Gradient clipping by the global 2-norm, as ``nn.utils.clip_grad_norm_`` over the
+        masters and ``others``, read from the bf16 gradients before they move (half the
+        bytes of the fp32 ones) and applied while they move: no extra pass over the large
+        gradients. Returns the total norm."""
+        large = [w.grad for w in self.weights if w.grad is not None]
+        small = [p.grad for p in others if p.grad is not None]
+        norms = [n.float() for n in torch._foreach_norm(large)] if large else []
+        norms += list(torch._foreach_norm(small)) if small else []
+        if not norms:
+            self.to_masters()
+            return torch.zeros(())
+        total = torch.linalg.vector_norm(torch.stack([n.float() for n in norms]))
+        scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
+        if small:
+            torch._foreach_mul_(small, scale)
+        self.to_masters(scale)
+        return total
 
     @torch.no_grad()
     def refresh(self) -> None:

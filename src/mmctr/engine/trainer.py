@@ -210,10 +210,12 @@ def train_step(
         loss = loss + cfg.embedding_l2 * _embedding_l2(model)
     model.zero_grad(set_to_none=True)
     loss.backward()
-    if weights is not None:
-        weights.to_masters()
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+    if weights is not None:  # clip while the bf16 gradients move into the fp32 masters
+        masters = {id(m) for m in weights.masters}
+        weights.clip_and_move([p for p in params if id(p) not in masters], cfg.max_grad_norm)
+    else:
+        nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
     optimizer.step()
     if weights is not None:
         weights.refresh()
