@@ -126,7 +126,7 @@ class Plan:
     bf16_size: int = 2048  # nt / tn layouts
     bf16_nn_size: int = 1024  # the slow layout: one smaller matmul
     bf16_reps: int = 3
-    seed_warmup: int = 2
+    seed_warmup: int = 3  # the allocator's heap settles over the first steps
     seed_steps: int = 4
     seed_bf16_steps: int = 1  # emulated bf16 only (~5 min a step on an AVX2-only CPU): 0 skips it
     default_warmup: int = 20

@@ -139,18 +139,20 @@ class Bf16Weights:
     @torch.no_grad()
     def to_masters(self, scale: torch.Tensor | None = None) -> None:
         """Move the bf16 weight gradients into the masters' fp32 gradients (kept buffers),
-        multiplied by ``scale`` (gradient clipping) in the same pass when given."""
+        multiplied by ``scale`` (gradient clipping) when given and below 1."""
+        moved = []
         for weight, master in zip(self.weights, self.masters, strict=True):
             if weight.grad is None:
                 master.grad = None
                 continue
             if master.grad is None:
                 master.grad = torch.empty_like(master)
-            if scale is None:
-                master.grad.copy_(weight.grad)
-            else:
-                torch.mul(weight.grad, scale, out=master.grad)
+            moved.append((master.grad, weight.grad))
             weight.grad = None
+        if moved:
+            torch._foreach_copy_([m for m, _ in moved], [g for _, g in moved])
+            if _scales(scale):
+                torch._foreach_mul_([m for m, _ in moved], scale)
 
     @torch.no_grad()
     def clip_and_move(self, others: Iterable[nn.Parameter], max_norm: float) -> torch.Tensor:
@@ -167,7 +169,7 @@ class Bf16Weights:
             return torch.zeros(())
         total = torch.linalg.vector_norm(torch.stack([n.float() for n in norms]))
         scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
-        if small:
+        if small and _scales(scale):
             torch._foreach_mul_(small, scale)
         self.to_masters(scale)
         return total
@@ -199,6 +201,14 @@ class Bf16Weights:
         for weight, master in zip(self.weights, self.masters, strict=True):
             weight.data = master.data
             weight.grad = None
+
+
+def _scales(scale: torch.Tensor | None) -> bool:
+    """Whether multiplying by ``scale`` changes anything (a CPU scalar is read for free;
+    on a GPU the multiply is cheaper than the wait)."""
+    if scale is None:
+        return False
+    return scale.device.type != "cpu" or float(scale) < 1.0
 
 
 @functools.cache
