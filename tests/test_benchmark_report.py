@@ -1,0 +1,75 @@
+"""The speed benchmark's verdicts follow what it detected (benchmarks/benchmark.py)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "benchmark.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("mmctr_benchmark", PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(label, gflops, samples_per_s, precision="fp32", params=1_000_000):
+    return {"label": label, "gflops": gflops, "gflop_per_step": 200.0, "step_s": 1.0,
+            "cross_flops_per_sample": 1.0, "flops_per_sample": 2.0, "params": params,
+            "precision": precision, "load": "0.1 → 0.1", "samples_per_s": samples_per_s,
+            "breakdown": {"wall_s": 0.01, "matmul_s": 0.004, "optimizer_s": 0.001,
+                          "other_s": 0.005, "gflops": gflops}}
+
+
+def _res(bench, seed_bf16_gflops=400.0, default_ratio=1.2, epoch_rows=None):
+    rows = epoch_rows or bench.TRAIN_ROWS
+    return {
+        "machine": {"measured on": "cpu (2 cores)"}, "load_start": "0.1/0.1/0.1",
+        "peak": {"fp32": 200.0, "bf16": 900.0, "cross_gemm": 150.0, "cross_gemm_bf16": 700.0,
+                 "bf16_layouts": {}},
+        "train": [_run("seed fp32", 120.0, 80.0), _run("seed bf16", seed_bf16_gflops, 150.0,
+                                                        "bf16, fp32 masters"),
+                  _run("default fp32", 30.0, 50_000.0),
+                  _run("default bf16", 35.0, 50_000.0 * default_ratio, "bf16, fp32 masters")],
+        "epoch": {"rows": rows, "seconds": 100.0 * rows / bench.TRAIN_ROWS, "samples_per_s": 36_000.0,
+                  "precision": "fp32", "load": "0.1 → 0.1"},
+    }
+
+
+def _verdicts(bench, res):
+    return {row[0].split(" ≥ ")[0].split(" ≤ ")[0]: row for row in bench.targets(res)}
+
+
+def test_without_native_bf16_the_bf16_targets_are_not_measurable(bench, monkeypatch):
+    monkeypatch.setattr(bench, "native_bf16", lambda device: False)
+    verdicts = _verdicts(bench, _res(bench))
+    for name in ("seed bf16 training", "default bf16 training"):
+        assert verdicts[name][2] == "not measurable here"
+        assert "no native bf16" in verdicts[name][3]
+
+
+def test_with_native_bf16_the_targets_are_judged_without_talk_of_emulation(bench, monkeypatch):
+    monkeypatch.setattr(bench, "native_bf16", lambda device: True)
+    verdicts = _verdicts(bench, _res(bench, seed_bf16_gflops=400.0, default_ratio=1.2))
+    seed, default = verdicts["seed bf16 training"], verdicts["default bf16 training"]
+    assert seed[2] == "met" and "44.4%" in seed[1]  # 400 of 900 GFLOP/s
+    assert default[2] == "missed" and "1.20x" in default[1]
+    assert "at most" in default[3] and "emulat" not in default[3] + seed[3]
+    missed = _verdicts(bench, _res(bench, seed_bf16_gflops=200.0, default_ratio=1.6))
+    assert missed["seed bf16 training"][2] == "missed"
+    assert "short by" in missed["seed bf16 training"][3]
+    assert missed["default bf16 training"][2] == "met"
+
+
+def test_the_epoch_target_is_judged_at_real_scale_and_extrapolation_is_said(bench, monkeypatch):
+    monkeypatch.setattr(bench, "native_bf16", lambda device: False)
+    name = f"default model, one epoch over {bench.TRAIN_ROWS:,} rows"
+    real = _verdicts(bench, _res(bench))[name]
+    assert real[2] == "met" and "extrapolated" not in real[1]
+    small = _verdicts(bench, _res(bench, epoch_rows=200_000))[name]
+    assert "extrapolated" in small[1] and "not the target's scale" in small[1]
