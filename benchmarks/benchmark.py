@@ -291,6 +291,25 @@ def _best_gflops(fn: Callable[[], Any], flops: float, reps: int) -> float:
     return flops / best / 1e9
 
 
+def cross_layer_gemms(reps: int) -> dict[str, dict[str, float]]:
+    """GFLOP/s of the seed's cross-layer GEMMs (128 rows against a 9,088 x 9,088 weight: not
+    a peak), fp32 and bf16, each call with a fresh output as in training: forward ``nt``,
+    input gradient ``nn``, weight gradient ``tn``."""
+    batch, width = 128, 9088
+    cross: dict[str, dict[str, float]] = {}
+    for dtype, label in ((torch.float32, "fp32"), (torch.bfloat16, "bf16")):
+        x = torch.randn(batch, width, device=DEVICE, dtype=dtype)
+        g = torch.randn(batch, width, device=DEVICE, dtype=dtype)
+        weight = torch.randn(width, width, device=DEVICE, dtype=dtype)
+        cross[label] = {}
+        for layout, fn in (("nt", lambda x=x, w=weight: F.linear(x, w)),
+                           ("nn", lambda g=g, w=weight: g @ w),
+                           ("tn", lambda g=g, x=x: g.t() @ x)):
+            cross[label][layout] = _best_gflops(fn, 2 * batch * width**2, reps)
+        del x, g, weight
+    return cross
+
+
 def measure_peak(plan: Plan) -> dict[str, Any]:
     """fp32: a @ b at each size. bf16: the three layouts of a Linear layer:
     ``nt`` = x @ W^T (forward), ``tn`` = g^T @ x (weight gradient), ``nn`` = g @ W (input
@@ -320,23 +339,21 @@ def measure_peak(plan: Plan) -> dict[str, Any]:
         bf16 = max(bf16, rate)
         log(f"peak bf16 {layout} {n}: {rate:.2f} GFLOP/s")
     layouts = {r[1]: r[4] for r in rows if r[0] == "bf16"}
-    # the seed's cross-layer shape: 128 rows against a 9,088 x 9,088 weight (not a peak),
-    # with a fresh output each call as in training
-    batch, width = 128, 9088
-    cross: dict[str, dict[str, float]] = {}
-    for dtype, label in ((torch.float32, "fp32"), (torch.bfloat16, "bf16")):
-        x = torch.randn(batch, width, device=DEVICE, dtype=dtype)
-        g = torch.randn(batch, width, device=DEVICE, dtype=dtype)
-        weight = torch.randn(width, width, device=DEVICE, dtype=dtype)
-        cross[label] = {}
-        for layout, fn in (("nt", lambda x=x, w=weight: F.linear(x, w)),  # forward
-                           ("nn", lambda g=g, w=weight: g @ w),  # input gradient
-                           ("tn", lambda g=g, x=x: g.t() @ x)):  # weight gradient
-            cross[label][layout] = _best_gflops(fn, 2 * batch * width**2, plan.fp32_reps)
+    cross = cross_layer_gemms(plan.fp32_reps)
+    for label, rates in cross.items():
+        for layout, rate in rates.items():
             rows.append((f"{label}, seed cross layer 128 x 9,088 x 9,088", layout, "–",
-                         plan.fp32_reps, cross[label][layout]))
-            log(f"{label} seed cross-layer GEMM {layout}: {cross[label][layout]:.1f} GFLOP/s")
-        del x, g, weight
+                         plan.fp32_reps, rate))
+            log(f"{label} seed cross-layer GEMM {layout}: {rate:.1f} GFLOP/s")
+    if DEVICE.type == "cpu" and MEMORY_KEPT:  # the same GEMMs under the default allocator
+        done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--probe-gemm",
+                               str(plan.fp32_reps)], capture_output=True, text=True, timeout=900)
+        if done.returncode == 0:
+            for label, rates in json.loads(done.stdout.strip().splitlines()[-1]).items():
+                for layout, rate in rates.items():
+                    rows.append((f"{label}, seed cross layer, glibc's default allocator",
+                                 layout, "–", plan.fp32_reps, rate))
+                    log(f"{label} seed cross-layer GEMM {layout}, default allocator: {rate:.1f} GFLOP/s")
     return {"rows": rows, "fp32": fp32, "bf16": bf16, "bf16_layouts": layouts,
             "cross_gemm": sum(cross["fp32"].values()) / 3,
             "cross_gemm_bf16": sum(cross["bf16"].values()) / 3}
@@ -1009,7 +1026,11 @@ def render(res: dict[str, Any], argv: Sequence[str]) -> str:  # noqa: C901, PLR0
                   "`nt` = A @ Bᵀ (a Linear's forward), `tn` = Aᵀ @ B (its weight gradient); "
                   "the `nn` layout is also its input gradient. The peak of a dtype is its "
                   "best square row; the seed cross-layer rows (its forward, input and weight "
-                  "gradients at batch 128) show what that skinny shape reaches.", ""]
+                  "gradients at batch 128, a fresh output each call as in training) show what "
+                  "that skinny shape reaches. Rows marked 'glibc's default allocator' repeat "
+                  "them in a child process without `keep_freed_memory`: there every fresh "
+                  "output of 165-330 MB comes from new pages that the kernel faults in, which "
+                  "is what made the weight-gradient layout look slow.", ""]
         lines += _table(["dtype", "layout", "n", "reps", "GFLOP/s"],
                         [[d, lay, n, r, f"{g:.2f}"] for d, lay, n, r, g in res["peak"]["rows"]])
         lines += [f"Peak: fp32 **{res['peak']['fp32']:.1f}** GFLOP/s, bf16 **{res['peak']['bf16']:.1f}** "
@@ -1175,9 +1196,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="cpu (default), cuda, cuda:N or auto: where the peak, train, epoch, "
                              "data and scoring sections run")
     parser.add_argument("--probe", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--probe-gemm", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.probe is not None:  # a `threads` subprocess
         print(json.dumps(probe_scoring(args.probe)))
+        return
+    if args.probe_gemm is not None:  # the cross-layer GEMMs without keep_freed_memory
+        print(json.dumps(cross_layer_gemms(args.probe_gemm)))
         return
     raw_argv = list(sys.argv[1:] if argv is None else argv)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
