@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 import torch
@@ -72,3 +75,24 @@ def tiny_data():
         "valid": make_split(500, num_items, width, 3),
         "items": items,
     }
+
+
+@contextlib.contextmanager
+def killed_after_saves(n: int) -> Iterator[None]:
+    """Inside, the trainer's n-th checkpoint is written and then the run dies
+    (KeyboardInterrupt), as a kill right after a save would leave it."""
+    from mmctr.engine import trainer
+
+    original, calls = trainer.save_checkpoint, {"n": 0}
+
+    def save_then_die(path, checkpoint):
+        original(path, checkpoint)
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt("killed")
+
+    trainer.save_checkpoint = save_then_die
+    try:
+        yield
+    finally:
+        trainer.save_checkpoint = original

@@ -22,6 +22,7 @@ from mmctr.engine.trainer import (
 from mmctr.models import build_model
 
 from ..models.conftest import TINY_TRANSFORMER
+from .conftest import killed_after_saves
 
 CPU = torch.device("cpu")
 CFG = TrainConfig(batch_size=64, learning_rate=0.01, epochs=3, patience=3, seed=5,
@@ -172,22 +173,8 @@ def test_bf16_training_matches_fp32_within_tolerance(tiny_data):
 def test_bf16_resume_matches_an_uninterrupted_run(tiny_data, tmp_path):
     cfg = dataclasses.replace(CFG, bf16=True, checkpoint_dir=str(tmp_path), epochs=3)
     _, full = _train(tiny_data, cfg)
-    from mmctr.engine import trainer
-
-    original, calls = trainer.save_checkpoint, {"n": 0}
-
-    def save_then_die(path, checkpoint):
-        original(path, checkpoint)
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise KeyboardInterrupt("killed")
-
-    trainer.save_checkpoint = save_then_die
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            _train(tiny_data, cfg)
-    finally:
-        trainer.save_checkpoint = original
+    with killed_after_saves(1), pytest.raises(KeyboardInterrupt):
+        _train(tiny_data, cfg)
     saved = torch.load(next(tmp_path.glob("*.pt")), weights_only=False)
     assert all(v.dtype != torch.bfloat16 for v in saved["model"].values())  # fp32 masters
     _, resumed = _train(tiny_data, cfg)

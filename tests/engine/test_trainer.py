@@ -7,7 +7,7 @@ import torch
 from mmctr.engine.batching import BatchAssembler, build_item_table
 from mmctr.engine.trainer import TrainConfig, make_optimizer, predict, train_model
 
-from .conftest import TinyModel
+from .conftest import TinyModel, killed_after_saves
 
 CFG = TrainConfig(batch_size=64, learning_rate=0.02, epochs=4, patience=2, seed=3,
                   device="cpu", progress=False)
@@ -57,27 +57,9 @@ def test_resume_from_checkpoint_matches_uninterrupted_run(tiny_data, tmp_path):
     cfg = dataclasses.replace(CFG, checkpoint_dir=str(tmp_path), epochs=4, patience=10)
     _, full = _train(tiny_data, cfg)
     assert not list(tmp_path.glob("*.pt"))  # removed once finished
-    # interrupted after 2 epochs: same key (epochs is part of the key), so stop by budget
-    # trick: run with a callback-free approach — train 2 epochs' worth, keep its checkpoint
-    from mmctr.engine import trainer
-
-    calls = {"n": 0}
-    original = trainer.save_checkpoint
-
-    def save_then_die(path, checkpoint):
-        original(path, checkpoint)
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt("killed")
-
-    trainer.save_checkpoint = save_then_die
-    try:
-        try:
-            _train(tiny_data, cfg)
-        except KeyboardInterrupt:
-            pass
-    finally:
-        trainer.save_checkpoint = original
+    # interrupted right after the 2nd epoch's checkpoint
+    with killed_after_saves(2), pytest.raises(KeyboardInterrupt):
+        _train(tiny_data, cfg)
     assert len(list(tmp_path.glob("*.pt"))) == 1
     _, resumed = _train(tiny_data, cfg)
     assert [r["valid_auc"] for r in resumed.history] == [r["valid_auc"] for r in full.history]
