@@ -3,6 +3,7 @@
     python benchmarks/benchmark.py            # full run (~15 min on 2 cores), writes results.md
     python benchmarks/benchmark.py --quick    # smoke run (~2-3 min), prints only
     python benchmarks/benchmark.py --sections peak,train   # some sections (prints only)
+    python benchmarks/benchmark.py --device cpu   # the CPU on a machine with a GPU (default: auto)
 
 Sections (all by default):
 
@@ -1192,8 +1193,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--omp-default", action="store_true",
                         help="keep OpenMP's default wait policy and spin count (default: "
                              "GOMP_SPINCOUNT=1000 unless the shell set either)")
-    parser.add_argument("--device", default="cpu",
-                        help="cpu (default), cuda, cuda:N or auto: where the peak, train, epoch, "
+    parser.add_argument("--device", default="auto",
+                        help="auto (default: CUDA when present), cpu, cuda or cuda:N: where the peak, train, epoch, "
                              "data and scoring sections run")
     parser.add_argument("--probe", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--probe-gemm", type=int, default=None, help=argparse.SUPPRESS)
