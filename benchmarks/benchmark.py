@@ -25,7 +25,7 @@ Sections (all by default):
 - ``data``: the data path alone: ``BatchAssembler`` on a real-scale split (3,600,000 rows x
   width 100, 91,718-item table), and its ratio to the default model's consumption rate.
 - ``pipelines``: wall time and peak RSS of ``kedro run --pipelines
-  feature_engineering,semantic_similarity`` on the ``full`` synthetic preset, in a
+  feature_engineering,item_embedding,semantic_similarity`` on the ``full`` synthetic preset, in a
   temporary copy of the project (removed afterwards); then the same run on pyarrow's own
   default pool, ``ARROW_DEFAULT_MEMORY_POOL=mimalloc`` (``import mmctr`` picks jemalloc
   on Linux: mimalloc keeps the memory of freed tables).
@@ -113,6 +113,9 @@ TARGET_PIPELINE_S = 300.0
 TARGET_PIPELINE_GB = 8.0
 TARGET_SCORING_S = 120.0
 TARGET_CROSS_RATIO = 10.0
+# the data stages between the raw files and training (item_embedding: the item table's
+# embedding, by default the provided one, which semantic_similarity reads)
+DATA_STAGES = "feature_engineering,item_embedding,semantic_similarity"
 TARGET_DEFAULT_BF16_SPEEDUP = 1.5
 TARGET_EPOCH_S = 480.0
 DEVICE = torch.device("cpu")  # --device
@@ -807,9 +810,9 @@ def measure_pipelines(plan: Plan) -> dict[str, Any]:
                        tmp, tmp / "synthetic.log")
         if synth["rc"] != 0:
             raise RuntimeError(f"synthetic run failed: {(tmp / 'synthetic.log').read_text()[-3000:]}")
-        log(f"pipelines: synthetic took {synth['wall_s']:.0f}s; measuring feature_engineering + semantic_similarity")
+        log(f"pipelines: synthetic took {synth['wall_s']:.0f}s; measuring {DATA_STAGES}")
         load_start = load_avg()
-        run = _kedro(["--pipelines", "feature_engineering,semantic_similarity"], tmp, tmp / "measured.log")
+        run = _kedro(["--pipelines", DATA_STAGES], tmp, tmp / "measured.log")
         if run["rc"] != 0:
             raise RuntimeError(f"measured run failed: {(tmp / 'measured.log').read_text()[-3000:]}")
         run.update(preset=plan.pipeline_preset, synthetic_s=synth["wall_s"],
@@ -818,7 +821,7 @@ def measure_pipelines(plan: Plan) -> dict[str, Any]:
         # the same run on pyarrow's own default pool (mimalloc), which keeps memory it has
         # freed; `import mmctr` picks jemalloc on Linux instead
         load_start = load_avg()
-        variant = _kedro(["--pipelines", "feature_engineering,semantic_similarity"], tmp,
+        variant = _kedro(["--pipelines", DATA_STAGES], tmp,
                          tmp / "variant.log", {"ARROW_DEFAULT_MEMORY_POOL": "mimalloc"})
         if variant["rc"] == 0:
             variant["load"] = f"{load_start} → {load_avg()}"
@@ -968,13 +971,16 @@ def targets(res: dict[str, Any]) -> list[list[str]]:  # noqa: C901, PLR0912 - on
         p = res["pipelines"]
         scale = "" if p["preset"] == "full" else f" (preset {p['preset']}: not the target's scale)"
         wall_ok, mem_ok = p["wall_s"] <= TARGET_PIPELINE_S, p["peak_gb"] <= TARGET_PIPELINE_GB
-        out.append([f"feature_engineering + semantic_similarity (full) ≤ {TARGET_PIPELINE_S / 60:.0f} min",
+        out.append([f"feature_engineering + item_embedding + semantic_similarity (full) ≤ {TARGET_PIPELINE_S / 60:.0f} min",
                     f"{p['wall_s'] / 60:.2f} min{scale}", "met" if wall_ok else "missed",
                     "" if wall_ok else f"over by {p['wall_s'] - TARGET_PIPELINE_S:.0f}s (load {p['load']})"])
-        out.append([f"feature_engineering + semantic_similarity (full) ≤ {TARGET_PIPELINE_GB:.0f} GB peak",
+        out.append([f"feature_engineering + item_embedding + semantic_similarity (full) ≤ {TARGET_PIPELINE_GB:.0f} GB peak",
                     f"{p['peak_gb']:.2f} GB{scale}", "met" if mem_ok else "missed",
                     "" if mem_ok else (f"over by {p['peak_gb'] - TARGET_PIPELINE_GB:.2f} GB; the peak "
                                        f"falls in node `{p['peak_node']}`")])
+    if "pipelines_error" in res:
+        out.append(["data stages on the full preset", "failed", "not measured",
+                    res["pipelines_error"]])
     if "scoring" in res:
         s = res["scoring"]
         ok = s["seconds"] <= TARGET_SCORING_S * s["rows"] / TEST_ROWS
@@ -1121,8 +1127,8 @@ def render(res: dict[str, Any], argv: Sequence[str]) -> str:  # noqa: C901, PLR0
                          for d in res["data"]])
     if "pipelines" in res:
         p = res["pipelines"]
-        lines += ["## feature_engineering + semantic_similarity", "",
-                  f"`kedro run --pipelines feature_engineering,semantic_similarity` on the "
+        lines += ["## feature_engineering + item_embedding + semantic_similarity", "",
+                  f"`kedro run --pipelines {DATA_STAGES}` on the "
                   f"`{p['preset']}` synthetic preset in a temporary copy of the project (the "
                   f"synthetic run before it took {p['synthetic_s']:.0f}s and is not counted; the "
                   "runs inherit this process's environment, OpenMP setting included). Peak "
@@ -1256,7 +1262,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         del rows, item_sources
         gc.collect()
     if "pipelines" in sections:
-        res["pipelines"] = measure_pipelines(plan)
+        try:
+            res["pipelines"] = measure_pipelines(plan)
+        except RuntimeError as exc:  # reported, the other sections' figures kept
+            res["pipelines_error"] = str(exc).strip().splitlines()[-1][:500]
+            log(f"pipelines failed: {res['pipelines_error']}")
     res["load_end"] = load_avg()
     res["total_s"] = time.perf_counter() - start
     text = render(res, raw_argv)
