@@ -510,7 +510,7 @@ def measure_training(
     with torch.device("meta"):
         meta_model = build_model(name, params, VOCAB).train()
     replay = BucketReplay(model, meta_model)
-    weights = Bf16Weights(model) if bf16 and master_weights else None
+    weights = Bf16Weights(model, in_backward=True) if bf16 and master_weights else None
     items = build_item_table(item_sources, model.item_features, device)
     data = BatchAssembler(rows, items, model.row_features, model.history_width, device)
     optimizer = make_optimizer(model, cfg, device, weights)
@@ -666,7 +666,7 @@ def measure_epoch(plan: Plan, rows: dict[str, np.ndarray], item_sources: dict[st
     cfg = dataclasses.replace(cfg, bf16=bf16)
     torch.manual_seed(cfg.seed)
     model = build_model(name, params, VOCAB).to(DEVICE)
-    weights = Bf16Weights(model) if bf16 and cfg.bf16_master_weights else None
+    weights = Bf16Weights(model, in_backward=True) if bf16 and cfg.bf16_master_weights else None
     data = BatchAssembler(rows, build_item_table(item_sources, model.item_features, DEVICE),
                           model.row_features, model.history_width, DEVICE)
     optimizer = make_optimizer(model, cfg, DEVICE, weights)

@@ -134,6 +134,32 @@ def test_clipping_while_moving_equals_clipping_fp32_gradients(tiny_data, max_nor
         torch.testing.assert_close(got, want, rtol=5e-3, atol=1e-12)
 
 
+def test_moving_gradients_during_backward_changes_nothing(tiny_data):
+    """The post-accumulate-grad hooks move each gradient as soon as it exists: same result as
+    moving them all after backward, and no bf16 gradient is left behind."""
+    moved = {}
+    for in_backward in (False, True):
+        model = _model(tiny_data)
+        weights = Bf16Weights(model, in_backward=in_backward)
+        items = build_item_table(tiny_data["items"], model.item_features)
+        data = BatchAssembler(tiny_data["train"], items, model.row_features, model.history_width)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = model(data(torch.arange(64)))
+        nn.functional.binary_cross_entropy_with_logits(logits.float(), torch.ones(64)).backward()
+        if in_backward:
+            assert all(w.grad is None for w in weights.weights)
+            assert all(m.grad is not None for m in weights.masters)
+        others = [p for p in model.parameters() if p.dtype == torch.float32]
+        total = weights.clip_and_move(others, 1e-3)
+        moved[in_backward] = (total, [m.grad for m in weights.masters])
+        weights.release()
+        assert all(m.weight.dtype == torch.float32 for m in model.modules()
+                   if isinstance(m, nn.Linear))
+    assert torch.equal(moved[False][0], moved[True][0])
+    for a, b in zip(moved[False][1], moved[True][1], strict=True):
+        assert torch.equal(a, b)
+
+
 def test_master_weights_compute_exactly_what_autocast_computes(tiny_data):
     """Same arithmetic, other storage: the two bf16 paths give the same weights (clipping
     off here: the master path reads the norm from the bf16 gradients, see above)."""

@@ -102,16 +102,18 @@ class Bf16Weights:
     """bf16 ``nn.Linear`` weights in the model, fp32 masters in the optimizer.
 
     Use: build it on the model before the optimizer, give the optimizer
-    :meth:`parameters`, then per step ``backward → to_masters() → clip → step →
-    refresh()``. :meth:`state_dict` / :meth:`load_state_dict` read and write the fp32
-    weights (checkpoints, best weights); :meth:`release` puts the fp32 masters back into
-    the model.
+    :meth:`parameters`, then per step ``backward → clip_and_move() → step → refresh()``.
+    :meth:`state_dict` / :meth:`load_state_dict` read and write the fp32 weights
+    (checkpoints, best weights); :meth:`release` puts the fp32 masters back into the model.
 
     Args:
         model: the model (its Linear weights become bf16 in place).
+        in_backward: move each bf16 weight gradient into its master as soon as backward has
+            produced it (a post-accumulate-grad hook), so the next layer's gradient reuses
+            its memory; not under DDP, whose all-reduce finishes only at the end of backward.
     """
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, in_backward: bool = False) -> None:
         self.weights: list[nn.Parameter] = []
         self.masters: list[nn.Parameter] = []
         self.keys: dict[str, nn.Parameter] = {}  # state_dict key -> master
@@ -128,6 +130,12 @@ class Bf16Weights:
                 seen[id(weight)] = master
             self.keys[f"{name}.weight" if name else "weight"] = seen[id(weight)]
         self._master_of = {id(w): m for w, m in zip(self.weights, self.masters, strict=True)}
+        self._moved: dict[int, torch.Tensor] = {}  # id(master) -> norm of this step's gradient
+        self._hooks = []
+        if in_backward:
+            for weight, master in zip(self.weights, self.masters, strict=True):
+                self._hooks.append(weight.register_post_accumulate_grad_hook(
+                    lambda w, m=master: self._move(w, m)))
 
     def __len__(self) -> int:
         return len(self.weights)
@@ -137,41 +145,38 @@ class Bf16Weights:
         return [self._master_of.get(id(p), p) for p in params]
 
     @torch.no_grad()
-    def to_masters(self, scale: torch.Tensor | None = None) -> None:
-        """Move the bf16 weight gradients into the masters' fp32 gradients (kept buffers),
-        multiplied by ``scale`` (gradient clipping) when given and below 1."""
-        moved = []
-        for weight, master in zip(self.weights, self.masters, strict=True):
-            if weight.grad is None:
-                master.grad = None
-                continue
-            if master.grad is None:
-                master.grad = torch.empty_like(master)
-            moved.append((master.grad, weight.grad))
-            weight.grad = None
-        if moved:
-            torch._foreach_copy_([m for m, _ in moved], [g for _, g in moved])
-            if _scales(scale):
-                torch._foreach_mul_([m for m, _ in moved], scale)
+    def _move(self, weight: nn.Parameter, master: nn.Parameter) -> None:
+        """The bf16 gradient of ``weight`` into ``master``'s fp32 one (a kept buffer); its
+        norm is read on the way, from half the bytes."""
+        if master.grad is None:
+            master.grad = torch.empty_like(master)
+        master.grad.copy_(weight.grad)
+        self._moved[id(master)] = torch._foreach_norm([weight.grad])[0]
+        weight.grad = None
 
     @torch.no_grad()
     def clip_and_move(self, others: Iterable[nn.Parameter], max_norm: float) -> torch.Tensor:
         """Gradient clipping by the global 2-norm, as ``nn.utils.clip_grad_norm_`` over the
-        masters and ``others``, read from the bf16 gradients before they move (half the
-        bytes of the fp32 ones) and applied while they move: no extra pass over the large
+        masters and ``others``, with the bf16 gradients moved into the fp32 masters (if
+        backward has not moved them yet). The scale, when it clips, is applied to the fp32
         gradients. Returns the total norm."""
-        large = [w.grad for w in self.weights if w.grad is not None]
+        for weight, master in zip(self.weights, self.masters, strict=True):
+            if weight.grad is not None:
+                self._move(weight, master)
+        for master in self.masters:
+            if id(master) not in self._moved:  # no gradient this step
+                master.grad = None
+        grads = [m.grad for m in self.masters if id(m) in self._moved]
         small = [p.grad for p in others if p.grad is not None]
-        norms = [n.float() for n in torch._foreach_norm(large)] if large else []
+        norms = [n.float() for n in self._moved.values()]
         norms += list(torch._foreach_norm(small)) if small else []
+        self._moved.clear()
         if not norms:
-            self.to_masters()
             return torch.zeros(())
         total = torch.linalg.vector_norm(torch.stack([n.float() for n in norms]))
         scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
-        if small and _scales(scale):
-            torch._foreach_mul_(small, scale)
-        self.to_masters(scale)
+        if _scales(scale) and grads + small:
+            torch._foreach_mul_(grads + small, scale)
         return total
 
     @torch.no_grad()
@@ -197,7 +202,10 @@ class Bf16Weights:
         self.refresh()
 
     def release(self) -> None:
-        """Give the model its fp32 weights back (the bf16 copies are dropped)."""
+        """Give the model its fp32 weights back (the bf16 copies and hooks are dropped)."""
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks.clear()
         for weight, master in zip(self.weights, self.masters, strict=True):
             weight.data = master.data
             weight.grad = None

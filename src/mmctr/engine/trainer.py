@@ -292,7 +292,8 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
     if cfg.keep_freed_memory and device.type == "cpu":
         keep_freed_memory()
     model.to(device)
-    weights = Bf16Weights(model) if cfg.bf16 and cfg.bf16_master_weights else None
+    weights = (Bf16Weights(model, in_backward=world_size == 1)
+               if cfg.bf16 and cfg.bf16_master_weights else None)
     if weights is not None:
         logger.info("bf16: %d Linear weights held in bf16, fp32 masters in the optimizer",
                     len(weights))
