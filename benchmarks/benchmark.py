@@ -233,19 +233,30 @@ PROBES = (  # (label, environment changes): None removes the variable
 
 
 def probe_scoring(rows: int) -> dict[str, float]:
-    """The scoring workload on ``rows`` rows in this process (run as a subprocess)."""
+    """The scoring workload on ``rows`` rows, then 200 fp32 training steps of the default
+    model (after 20 untimed), in this process (run as a subprocess)."""
     rng = np.random.default_rng(7)
     item_sources, split = make_items(rng), make_rows(rows, rng)
-    name, params, _ = training_preset("default")
+    name, params, cfg = training_preset("default")
     torch.manual_seed(0)
     model = build_model(name, params, VOCAB).eval()
-    data = BatchAssembler(head(split, rows, labels=False), build_item_table(item_sources, model.item_features),
+    data = BatchAssembler(split, build_item_table(item_sources, model.item_features),
                           model.row_features, model.history_width)
     batch_size = int(read_params("submission")["submission"]["batch_size"])
     predict(model, data, batch_size)  # warm-up pass
     start = time.perf_counter()
     predict(model, data, batch_size)
-    return {"rows": rows, "rows_per_s": rows / (time.perf_counter() - start),
+    scoring = rows / (time.perf_counter() - start)
+    cfg = dataclasses.replace(cfg, bf16=False)
+    optimizer, loss_fn = make_optimizer(model, cfg, DEVICE), nn.BCEWithLogitsLoss()
+    model.train()
+    batches = list(epoch_batches(rows, cfg.batch_size, shuffle=True, seed=cfg.seed, max_batches=220))
+    for i, index in enumerate(batches):
+        if i == 20:
+            start = time.perf_counter()
+        train_step(cfg, model, model, optimizer, loss_fn, data(index), DEVICE)
+    training = 200 * cfg.batch_size / (time.perf_counter() - start)
+    return {"rows": rows, "rows_per_s": scoring, "train_samples_per_s": training,
             "threads": torch.get_num_threads()}
 
 
@@ -274,7 +285,8 @@ def measure_threads(plan: Plan) -> list[dict[str, Any]]:
                 result = json.loads(done.stdout.strip().splitlines()[-1])
                 out.append({"label": label, "busy": busy, **result,
                             "load": f"{load_start} → {load_avg()}"})
-                log(f"threads probe, {busy} busy processes, {label}: {result['rows_per_s']:,.0f} rows/s")
+                log(f"threads probe, {busy} busy processes, {label}: {result['rows_per_s']:,.0f} "
+                    f"rows/s scoring, {result['train_samples_per_s']:,.0f} samples/s training")
         finally:
             for hog in hogs:
                 hog.kill()
@@ -1034,7 +1046,8 @@ def render(res: dict[str, Any], argv: Sequence[str]) -> str:  # noqa: C901, PLR0
     if "threads" in res:
         lines += ["## OpenMP threads, idle and shared", "",
                   f"The scoring workload (default model, {res['threads'][0]['rows']:,} "
-                  "rows, after a warm-up pass) in fresh processes. libgomp's default spins "
+                  "rows, after a warm-up pass) and 200 fp32 training steps of the default model "
+                  "(after 20 untimed) in fresh processes. libgomp's default spins "
                   "~300,000 iterations and then sleeps at every parallel region's barrier; when "
                   "other jobs keep the cores busy, each barrier waits for a descheduled thread. "
                   "`OMP_WAIT_POLICY=PASSIVE` threads sleep at once, slow to wake for the next "
@@ -1042,11 +1055,14 @@ def render(res: dict[str, Any], argv: Sequence[str]) -> str:  # noqa: C901, PLR0
                   "what `import mmctr` sets unless the shell set a policy or a spin count, and "
                   "so does this benchmark unless `--omp-default`. Which wins depends on the load "
                   "(see the load column); OpenMP reads the variables once, when torch loads.", ""]
-        base = {t["busy"]: t["rows_per_s"] for t in reversed(res["threads"])}  # first per load
-        lines += _table(["setting", "busy processes started", "threads", "rows/s", "vs defaults",
-                         "load avg"],
+        base = {t["busy"]: t for t in reversed(res["threads"])}  # the first row per load
+        lines += _table(["setting", "busy processes started", "threads", "scoring rows/s",
+                         "vs defaults", "training samples/s", "vs defaults", "load avg"],
                         [[t["label"], t["busy"], t["threads"], f"{t['rows_per_s']:,.0f}",
-                          f"{t['rows_per_s'] / base[t['busy']]:.2f}x", t["load"]]
+                          f"{t['rows_per_s'] / base[t['busy']]['rows_per_s']:.2f}x",
+                          f"{t['train_samples_per_s']:,.0f}",
+                          f"{t['train_samples_per_s'] / base[t['busy']]['train_samples_per_s']:.2f}x",
+                          t["load"]]
                          for t in res["threads"]])
     if "peak" in res:
         lines += ["## Matmul peak", "",
