@@ -8,13 +8,14 @@
   fp32 master in the optimizer. The forward pass reads the bf16 copy as it is (no cast of
   the large weights each step), backward yields bf16 weight gradients, the optimizer
   updates the fp32 masters and refreshes the bf16 copies in one pass. The arithmetic is
-  the same as under plain autocast (which casts the fp32 weights in every forward and
-  the bf16 gradients back in every backward), only the tensors that live between steps
-  differ.
+  that of plain autocast (which casts the fp32 weights in every forward and the bf16
+  gradients back in every backward) up to the gradient-clipping norm, read here from the
+  bf16 gradients; only the tensors that live between steps differ.
 - :func:`keep_freed_memory`: glibc returns every large freed block (a weight gradient, a
   cast weight: hundreds of MB each in the seed model) to the kernel and page-faults it
-  back in on the next step; on a virtual machine those faults cost more than the matmuls
-  they feed. Told to keep freed memory, the allocator reuses it.
+  back in on the next step; on the 2-core development machine those faults cost more than
+  the matmuls they feed (benchmarks/results.md). Told to keep freed memory, the allocator
+  reuses it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "BF16_SETTINGS",
     "Bf16Weights",
     "autocast",
+    "cpu_bf16_units",
     "keep_freed_memory",
     "native_bf16",
     "resolve_bf16",
