@@ -22,6 +22,7 @@ def _run(label, gflops, samples_per_s, precision="fp32", params=1_000_000):
     return {"label": label, "gflops": gflops, "gflop_per_step": 200.0, "step_s": 1.0,
             "cross_flops_per_sample": 1.0, "flops_per_sample": 2.0, "params": params,
             "precision": precision, "load": "0.1 → 0.1", "samples_per_s": samples_per_s,
+            "records": [{"step_s": 1.0}] * 4,
             "breakdown": {"wall_s": 0.01, "matmul_s": 0.004, "optimizer_s": 0.001,
                           "other_s": 0.005, "gflops": gflops}}
 
@@ -64,6 +65,14 @@ def test_with_native_bf16_the_targets_are_judged_without_talk_of_emulation(bench
     assert missed["seed bf16 training"][2] == "missed"
     assert "short by" in missed["seed bf16 training"][3]
     assert missed["default bf16 training"][2] == "met"
+
+
+def test_slow_steps_are_named_when_a_target_is_missed(bench, monkeypatch):
+    monkeypatch.setattr(bench, "native_bf16", lambda device: True)
+    res = _res(bench, seed_bf16_gflops=200.0)
+    res["train"][1]["records"] = [{"step_s": t} for t in (1.0, 1.0, 2.0, 1.0)]
+    why = _verdicts(bench, res)["seed bf16 training"][3]
+    assert "1 of 4 timed steps took over 1.3x the median (2.00s vs 1.00s)" in why
 
 
 def test_the_epoch_target_is_judged_at_real_scale_and_extrapolation_is_said(bench, monkeypatch):
