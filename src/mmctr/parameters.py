@@ -125,7 +125,9 @@ def _device(value: Any, where: str) -> None:
 
 
 def _bf16(value: Any, where: str) -> None:
-    if not (value == "auto" or isinstance(value, bool)):
+    from mmctr.engine.precision import is_bf16_setting
+
+    if not is_bf16_setting(value):
         raise ParameterError(f"{where} must be auto, true or false, got {value!r}")
 
 

@@ -31,19 +31,16 @@ import torch
 from torch import nn
 
 __all__ = [
-    "BF16_SETTINGS",
     "Bf16Weights",
     "autocast",
     "cpu_bf16_units",
+    "is_bf16_setting",
     "keep_freed_memory",
     "native_bf16",
     "resolve_bf16",
 ]
 
 logger = logging.getLogger(__name__)
-
-#: accepted values of a ``bf16`` parameter
-BF16_SETTINGS = ("auto", True, False)
 
 # glibc mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -2, -4, -8
@@ -70,13 +67,18 @@ def cpu_bf16_units() -> str:
     return "none (emulated)"
 
 
+def is_bf16_setting(value: object) -> bool:
+    """Whether ``value`` is an accepted ``bf16`` parameter: ``auto``, true or false."""
+    return value == "auto" or isinstance(value, bool)
+
+
 def resolve_bf16(setting: bool | str, device: torch.device, where: str = "bf16") -> bool:
     """``auto`` → :func:`native_bf16`; ``True``/``False`` as given. Logged either way.
 
     Raises:
         ValueError: on any other value.
     """
-    if setting not in BF16_SETTINGS or isinstance(setting, int) and not isinstance(setting, bool):
+    if not is_bf16_setting(setting):
         raise ValueError(f"{where} must be auto, true or false, got {setting!r}")
     native = native_bf16(device)
     units = "CUDA" if device.type == "cuda" else cpu_bf16_units()
@@ -132,6 +134,7 @@ class Bf16Weights:
                 seen[id(weight)] = master
             self.keys[f"{name}.weight" if name else "weight"] = seen[id(weight)]
         self._master_of = {id(w): m for w, m in zip(self.weights, self.masters, strict=True)}
+        self._master_ids = {id(m) for m in self.masters}
         self._moved: dict[int, torch.Tensor] = {}  # id(master) -> norm of this step's gradient
         self._hooks = []
         if in_backward:
@@ -157,11 +160,11 @@ class Bf16Weights:
         weight.grad = None
 
     @torch.no_grad()
-    def clip_and_move(self, others: Iterable[nn.Parameter], max_norm: float) -> torch.Tensor:
-        """Gradient clipping by the global 2-norm, as ``nn.utils.clip_grad_norm_`` over the
-        masters and ``others``, with the bf16 gradients moved into the fp32 masters (if
-        backward has not moved them yet). The scale, when it clips, is applied to the fp32
-        gradients. Returns the total norm."""
+    def clip_and_move(self, params: Iterable[nn.Parameter], max_norm: float) -> torch.Tensor:
+        """Gradient clipping by the global 2-norm, as ``nn.utils.clip_grad_norm_`` over
+        ``params`` (the optimizer's: the masters and the other fp32 parameters), with the
+        bf16 gradients moved into the fp32 masters (if backward has not moved them yet).
+        The scale, when it clips, is applied to the fp32 gradients. Returns the total norm."""
         for weight, master in zip(self.weights, self.masters, strict=True):
             if weight.grad is not None:
                 self._move(weight, master)
@@ -169,13 +172,13 @@ class Bf16Weights:
             if id(master) not in self._moved:  # no gradient this step
                 master.grad = None
         grads = [m.grad for m in self.masters if id(m) in self._moved]
-        small = [p.grad for p in others if p.grad is not None]
-        norms = [n.float() for n in self._moved.values()]
+        small = [p.grad for p in params if id(p) not in self._master_ids and p.grad is not None]
+        norms = [n.float() for n in self._moved.values()]  # bf16 norms
         norms += list(torch._foreach_norm(small)) if small else []
         self._moved.clear()
         if not norms:
             return torch.zeros(())
-        total = torch.linalg.vector_norm(torch.stack([n.float() for n in norms]))
+        total = torch.linalg.vector_norm(torch.stack(norms))
         scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
         if _scales(scale) and grads + small:
             torch._foreach_mul_(grads + small, scale)

@@ -38,7 +38,6 @@ from mmctr.engine.precision import (
     Bf16Weights,
     autocast,
     keep_freed_memory,
-    native_bf16,
     resolve_bf16,
 )
 
@@ -46,7 +45,6 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "make_optimizer",
-    "native_bf16",
     "predict",
     "resolve_device",
     "train_model",
@@ -212,8 +210,7 @@ def train_step(
     loss.backward()
     params = [p for group in optimizer.param_groups for p in group["params"]]
     if weights is not None:  # clip while the bf16 gradients move into the fp32 masters
-        masters = {id(m) for m in weights.masters}
-        weights.clip_and_move([p for p in params if id(p) not in masters], cfg.max_grad_norm)
+        weights.clip_and_move(params, cfg.max_grad_norm)
     else:
         nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
     optimizer.step()
