@@ -84,6 +84,7 @@ from mmctr.engine.precision import (  # noqa: E402
     cpu_bf16_units,
     keep_freed_memory,
     native_bf16,
+    resolve_bf16,
 )
 from mmctr.engine.trainer import (  # noqa: E402
     TrainConfig,
@@ -237,24 +238,18 @@ def probe_scoring(rows: int) -> dict[str, float]:
     model (after 20 untimed), in this process (run as a subprocess)."""
     rng = np.random.default_rng(7)
     item_sources, split = make_items(rng), make_rows(rows, rng)
-    name, params, cfg = training_preset("default")
-    torch.manual_seed(0)
-    model = build_model(name, params, VOCAB).eval()
-    data = BatchAssembler(split, build_item_table(item_sources, model.item_features),
-                          model.row_features, model.history_width)
+    t = trainee("default", split, item_sources, bf16=False)
     batch_size = int(read_params("submission")["submission"]["batch_size"])
-    predict(model, data, batch_size)  # warm-up pass
+    predict(t.model, t.data, batch_size)  # warm-up pass (predict switches to eval and back)
     start = time.perf_counter()
-    predict(model, data, batch_size)
+    predict(t.model, t.data, batch_size)
     scoring = rows / (time.perf_counter() - start)
-    cfg = dataclasses.replace(cfg, bf16=False)
-    optimizer, loss_fn = make_optimizer(model, cfg, DEVICE), nn.BCEWithLogitsLoss()
-    model.train()
+    cfg = t.cfg
     batches = list(epoch_batches(rows, cfg.batch_size, shuffle=True, seed=cfg.seed, max_batches=220))
     for i, index in enumerate(batches):
         if i == 20:
             start = time.perf_counter()
-        train_step(cfg, model, model, optimizer, loss_fn, data(index), DEVICE)
+        t.step(t.data(index))
     training = 200 * cfg.batch_size / (time.perf_counter() - start)
     return {"rows": rows, "rows_per_s": scoring, "train_samples_per_s": training,
             "threads": torch.get_num_threads()}
@@ -448,6 +443,48 @@ def training_preset(preset: str, **overrides: Any) -> tuple[str, dict[str, Any],
                                                    checkpoint_dir=None)
 
 
+@dataclasses.dataclass
+class Trainee:
+    """A model set up as the trainer sets it up: precision, bf16 masters, batches, optimizer."""
+
+    name: str
+    params: dict[str, Any]
+    cfg: TrainConfig
+    model: nn.Module
+    weights: Bf16Weights | None
+    data: BatchAssembler
+    optimizer: torch.optim.Optimizer
+    loss_fn: nn.Module
+
+    @property
+    def precision(self) -> str:
+        if not self.cfg.bf16:
+            return "fp32"
+        return "bf16, fp32 masters" if self.weights is not None else "bf16 autocast"
+
+    def step(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return train_step(self.cfg, self.model, self.model, self.optimizer, self.loss_fn, batch,
+                          DEVICE, self.weights)
+
+
+def trainee(preset: str, rows: dict[str, np.ndarray], item_sources: dict[str, Any],
+            bf16: bool | None = None, master_weights: bool | None = None,
+            overrides: dict[str, Any] | None = None) -> Trainee:
+    """``preset`` (with model ``overrides``) on ``rows``, in training mode on ``DEVICE``;
+    ``bf16`` / ``master_weights`` None: the preset's settings (``auto`` resolved)."""
+    name, params, cfg = training_preset(preset, **(overrides or {}))
+    bf16 = resolve_bf16(cfg.bf16, DEVICE, "training.bf16") if bf16 is None else bf16
+    master_weights = cfg.bf16_master_weights if master_weights is None else master_weights
+    cfg = dataclasses.replace(cfg, bf16=bf16, bf16_master_weights=master_weights)
+    torch.manual_seed(cfg.seed)
+    model = build_model(name, params, VOCAB).to(DEVICE).train()
+    weights = Bf16Weights(model, in_backward=True) if bf16 and master_weights else None
+    data = BatchAssembler(rows, build_item_table(item_sources, model.item_features, DEVICE),
+                          model.row_features, model.history_width, DEVICE)
+    return Trainee(name, params, cfg, model, weights, data,
+                   make_optimizer(model, cfg, DEVICE, weights), nn.BCEWithLogitsLoss())
+
+
 def _meta(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: torch.empty(v.shape, dtype=v.dtype, device="meta") for k, v in batch.items()}
 
@@ -513,39 +550,29 @@ def measure_training(
     False, plain autocast then); with ``profile_step``, one more (untimed) step on the
     first timed batch under the profiler splits its time into matmuls, optimizer and the
     rest."""
-    name, params, cfg = training_preset(preset, **(overrides or {}))
-    cfg = dataclasses.replace(cfg, bf16=bf16, bf16_master_weights=master_weights)
-    device = resolve_device(cfg.device)
-    torch.manual_seed(cfg.seed)
-    model = build_model(name, params, VOCAB).to(device)
-    n_params = count_parameters(model)
+    t = trainee(preset, rows, item_sources, bf16, master_weights, overrides)
+    n_params = count_parameters(t.model)
     with torch.device("meta"):
-        meta_model = build_model(name, params, VOCAB).train()
-    replay = BucketReplay(model, meta_model)
-    weights = Bf16Weights(model, in_backward=True) if bf16 and master_weights else None
-    items = build_item_table(item_sources, model.item_features, device)
-    data = BatchAssembler(rows, items, model.row_features, model.history_width, device)
-    optimizer = make_optimizer(model, cfg, device, weights)
-    loss_fn = nn.BCEWithLogitsLoss()
-    model.train()
+        meta_model = build_model(t.name, t.params, VOCAB).train()
+    replay = BucketReplay(t.model, meta_model)
     load_start = load_avg()
     records, check = [], None
     for i, index in enumerate(batches):
         t0 = time.perf_counter()
-        batch = data(index)
+        batch = t.data(index)
         sync()
         replay.start()
         t1 = time.perf_counter()
         if i == 0 and warmup > 0:  # cross-check the meta count against a real step
             counter = FlopCounterMode(display=False)
             with counter:
-                train_step(cfg, model, model, optimizer, loss_fn, batch, device, weights)
+                t.step(batch)
             replay.arm()
             check = (int(counter.get_total_flops()), count_step_flops(meta_model, _meta(batch))[0])
             sync()
             t2 = time.perf_counter()
         else:
-            train_step(cfg, model, model, optimizer, loss_fn, batch, device, weights)
+            t.step(batch)
             sync()
             t2 = time.perf_counter()
         if i < warmup:
@@ -563,20 +590,19 @@ def measure_training(
                 f"{records[-1]['width']} {t2 - t1:.3f}s ({flops / 1e9:.2f} GFLOP)")
     breakdown = None
     if profile_step and records:
-        breakdown = _profile_step(cfg, model, optimizer, loss_fn, data(records[0]["index"]),
-                                  device, weights)
+        breakdown = _profile_step(t, t.data(records[0]["index"]))
         breakdown["gflops"] = records[0]["flops"] / 1e9 / max(breakdown["matmul_s"], 1e-9)
-    del model, optimizer, data, items, weights
+    precision, batch_size = t.precision, t.cfg.batch_size
+    del t
     gc.collect()
     samples = sum(r["rows"] for r in records)
     loop_s = sum(r["assemble_s"] + r["step_s"] for r in records)
     step_s = sum(r["step_s"] for r in records)
     flops = sum(r["flops"] for r in records)
     cross = sum(v for r in records for k, v in r["modules"].items() if k.endswith(".crossnet"))
-    precision = ("bf16, fp32 masters" if master_weights else "bf16 autocast") if bf16 else "fp32"
     return {
         "label": label, "preset": preset, "bf16": bf16, "precision": precision,
-        "batch_size": cfg.batch_size,
+        "batch_size": batch_size,
         "params": n_params, "steps": len(records), "samples": samples,
         "widths": [r["width"] for r in records], "records": records,
         "token_width": sum(r["tokens"] for r in records) / max(samples, 1),
@@ -592,23 +618,22 @@ MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm")
 OPTIMIZER_OPS = ("aten::_fused_adam_", "aten::_foreach_copy_", "Optimizer.zero_grad")
 
 
-def _profile_step(cfg: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer,
-                  loss_fn: nn.Module, batch: dict[str, torch.Tensor], device: torch.device,
-                  weights: Bf16Weights | None = None) -> dict[str, float]:
+def _profile_step(t: Trainee, batch: dict[str, torch.Tensor]) -> dict[str, float]:
     """Wall time of one profiled step and the self time of its matmuls and optimizer
     (fused Adam, the masters' gradient and weight copies); device time on CUDA."""
     from torch.profiler import ProfilerActivity, profile
 
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    cuda = DEVICE.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     with profile(activities=activities) as prof:
         start = time.perf_counter()
-        train_step(cfg, model, model, optimizer, loss_fn, batch, device, weights)
+        t.step(batch)
         sync()
         wall = time.perf_counter() - start
     events = prof.key_averages()
 
     def self_s(event: Any) -> float:
-        return (event.self_device_time_total if device.type == "cuda" else event.self_cpu_time_total) / 1e6
+        return (event.self_device_time_total if cuda else event.self_cpu_time_total) / 1e6
 
     matmul = sum(self_s(e) for e in events if e.key in MATMUL_OPS or "scaled_dot_product" in e.key)
     optim = sum(self_s(e) for e in events if e.key.startswith(OPTIMIZER_OPS))
@@ -671,34 +696,23 @@ def run_training(plan: Plan, rows: dict[str, np.ndarray], item_sources: dict[str
 def measure_epoch(plan: Plan, rows: dict[str, np.ndarray], item_sources: dict[str, Any]) -> dict[str, Any]:
     """One epoch of the default training configuration over ``rows`` (real scale: 3.6M),
     as the trainer runs it: its batches, its step, its precision (``bf16: auto``)."""
-    from mmctr.engine.precision import resolve_bf16
-
-    name, params, cfg = training_preset("default")
-    bf16 = resolve_bf16(cfg.bf16, DEVICE, "training.bf16")
-    cfg = dataclasses.replace(cfg, bf16=bf16)
-    torch.manual_seed(cfg.seed)
-    model = build_model(name, params, VOCAB).to(DEVICE)
-    weights = Bf16Weights(model, in_backward=True) if bf16 and cfg.bf16_master_weights else None
-    data = BatchAssembler(rows, build_item_table(item_sources, model.item_features, DEVICE),
-                          model.row_features, model.history_width, DEVICE)
-    optimizer = make_optimizer(model, cfg, DEVICE, weights)
-    loss_fn = nn.BCEWithLogitsLoss()
-    model.train()
+    t = trainee("default", rows, item_sources)
+    cfg, data = t.cfg, t.data
     batches = list(epoch_batches(len(data), cfg.batch_size, shuffle=True, seed=cfg.seed))
     load_start = load_avg()
     start = time.perf_counter()
     for i, index in enumerate(batches, start=1):
-        train_step(cfg, model, model, optimizer, loss_fn, data(index), DEVICE, weights)
+        t.step(data(index))
         if i % max(len(batches) // 10, 1) == 0:
             log(f"epoch: {i:,}/{len(batches):,} steps, {i * cfg.batch_size / (time.perf_counter() - start):,.0f} samples/s")
     sync()
     seconds = time.perf_counter() - start
     out = {"rows": len(data), "batch_size": cfg.batch_size, "steps": len(batches),
-           "precision": "bf16, fp32 masters" if bf16 else "fp32", "seconds": seconds,
+           "precision": t.precision, "seconds": seconds,
            "samples_per_s": len(data) / seconds, "load": f"{load_start} → {load_avg()}",
-           "params": count_parameters(model)}
+           "params": count_parameters(t.model)}
     log(f"epoch: {len(data):,} rows in {seconds / 60:.2f} min ({out['samples_per_s']:,.0f} samples/s)")
-    del model, optimizer, data, weights
+    del t, data
     gc.collect()
     return out
 
