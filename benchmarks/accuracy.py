@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from mmctr.config import deep_merge, from_params  # noqa: E402
 from mmctr.engine.baselines import TreeConfig, fit_tree, predict_tree  # noqa: E402
 from mmctr.engine.batching import merge_rows  # noqa: E402
+from mmctr.engine.fit import fit, model_vocab, resolve_training  # noqa: E402
 from mmctr.engine.metrics import auc  # noqa: E402
 from mmctr.engine.scoring import score  # noqa: E402
 from mmctr.pipelines.feature_engineering.nodes import build_features  # noqa: E402
@@ -59,7 +60,6 @@ from mmctr.pipelines.synthetic.nodes import (  # noqa: E402
     train_split,
     valid_split,
 )
-from mmctr.pipelines.training.nodes import fit, model_vocab, resolve_training  # noqa: E402
 
 #: world name -> synthetic overrides: size preset, seed and click-model weights differ
 WORLDS: dict[str, dict[str, Any]] = {

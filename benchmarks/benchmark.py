@@ -78,7 +78,9 @@ import yaml  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
+from mmctr.data.kernels import ROW_STATS  # noqa: E402
 from mmctr.engine.batching import BatchAssembler, build_item_table, epoch_batches  # noqa: E402
+from mmctr.engine.fit import resolve_training  # noqa: E402
 from mmctr.engine.precision import (  # noqa: E402
     Bf16Weights,
     cpu_bf16_units,
@@ -94,8 +96,6 @@ from mmctr.engine.trainer import (  # noqa: E402
     train_step,
 )
 from mmctr.models import build_model, count_parameters  # noqa: E402
-from mmctr.pipelines.semantic_similarity._kernels import ROW_STATS  # noqa: E402
-from mmctr.pipelines.training.nodes import resolve_training  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("threads", "peak", "attention", "train", "epoch", "data", "pipelines", "scoring")

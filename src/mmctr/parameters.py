@@ -27,6 +27,7 @@ __all__ = [
     "VALIDATORS",
     "blocks_read_by",
     "check_train_config",
+    "load_stage_validators",
     "register",
     "validate_parameters",
 ]
@@ -63,6 +64,7 @@ def validate_parameters(
     Raises:
         ParameterError: at the first invalid block.
     """
+    load_stage_validators()
     checked = []
     for block, validator in VALIDATORS.items():
         if block not in params or (blocks is not None and block not in blocks):
@@ -78,6 +80,26 @@ def validate_parameters(
             raise ParameterError(message) from exc
         checked.append(block)
     return checked
+
+
+def load_stage_validators() -> None:
+    """Import every stage's ``mmctr.pipelines.<stage>.config`` module.
+
+    A stage owns its configuration: its ``config.py`` holds the dataclass and registers
+    the block's validator with :func:`register` when imported. Importing them here (once;
+    Python caches modules) fills :data:`VALIDATORS` without this module naming any stage.
+    """
+    import importlib.util
+    import pkgutil
+
+    import mmctr.pipelines
+
+    for module in pkgutil.iter_modules(mmctr.pipelines.__path__):
+        if not module.ispkg:
+            continue
+        name = f"mmctr.pipelines.{module.name}.config"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
 
 
 def blocks_read_by(dataset_names: set[str] | list[str]) -> set[str]:
@@ -183,7 +205,7 @@ def _model_config(name: Any, model_params: Mapping[str, Any], where: str) -> Non
 
 @register("training")
 def _training(block: Any, params: Mapping[str, Any]) -> None:
-    from mmctr.pipelines.training.nodes import resolve_training
+    from mmctr.engine.fit import resolve_training
 
     block = _mapping(block, "params:training")
     _known_preset(block, "params:training", " (e.g. --params training.preset=default)")
@@ -312,6 +334,6 @@ def _tracking(block: Any, params: Mapping[str, Any]) -> None:
 
 @register("item_embedding")
 def _item_embedding(block: Any, params: Mapping[str, Any]) -> None:
-    from mmctr.pipelines.item_embedding.nodes import _config
+    from mmctr.data.embedding import embedding_config as _config
 
     _config(_mapping(block, "params:item_embedding"))  # nested blocks checked at once

@@ -4,9 +4,9 @@ from types import SimpleNamespace
 import pytest
 
 from mmctr import tracking
+from mmctr.engine.fit import resolve_training
 from mmctr.engine.trainer import TrainConfig
 from mmctr.pipelines.ablation.nodes import variant_config
-from mmctr.pipelines.training.nodes import resolve_training
 from mmctr.tracking.config import recorded_training, tracking_config
 from mmctr.tracking.hooks import TrackingHooks
 

@@ -11,9 +11,9 @@ import yaml
 from kedro.io.core import Version
 
 from mmctr.datasets import TorchDataset
+from mmctr.engine.fit import resolve_training
 from mmctr.engine.trainer import TrainConfig
 from mmctr.pipelines.ablation.nodes import variant_config
-from mmctr.pipelines.training.nodes import resolve_training
 
 from ..conftest import run_kedro
 

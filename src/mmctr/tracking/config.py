@@ -71,7 +71,7 @@ def recorded_training(name: str, model_params: Mapping[str, Any],
 
     The model sits in a preset of its own, ``recorded``, and every training setting at
     the top level, where it overrides any preset: so
-    ``mmctr.pipelines.training.nodes.resolve_training`` of the block gives back
+    ``mmctr.engine.fit.resolve_training`` of the block gives back
     ``(name, model_params, TrainConfig(**train_config))``, alone or soft-merged over
     ``conf/base`` (a conf environment holding it). This is the form in which a run's
     parameters are logged, whatever preset, overrides or variant produced them.

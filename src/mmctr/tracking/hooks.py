@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 def run_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters a run is logged with: ``training`` in its resolved form
     (:func:`~mmctr.tracking.config.recorded_training`), every other block as given."""
-    from mmctr.pipelines.training.nodes import resolve_training
+    from mmctr.engine.fit import resolve_training
 
     out = dict(params)
     if "training" in out:

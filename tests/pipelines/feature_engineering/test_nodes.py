@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from mmctr.data.contract import parse_item_info
 from mmctr.pipelines.feature_engineering.nodes import (
     FeatureEngineeringConfig,
     build_features,
@@ -17,7 +18,6 @@ from mmctr.pipelines.feature_engineering.nodes import (
     plot_history_lengths,
     profile_data,
 )
-from mmctr.pipelines.feature_engineering.validation import parse_item_info
 from tests.fixtures import make_raw_tables
 
 SPLITS = ("train", "valid", "test")

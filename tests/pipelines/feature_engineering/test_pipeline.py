@@ -15,11 +15,11 @@ import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from mmctr.data.contract import RawDataError
 from mmctr.datasets import JSONDataset, MatplotlibDataset, NpzDataset, ParquetDataset
 from mmctr.pipelines.feature_engineering import create_pipeline
-from mmctr.pipelines.feature_engineering.validation import RawDataError
+from tests.data.cases import BAD_INPUTS, BadInput
 from tests.fixtures import make_raw_tables, write_raw_tables
-from tests.pipelines.feature_engineering.cases import BAD_INPUTS, BadInput
 
 RAW = "01_raw/MicroLens_1M_x1"
 OUTPUTS = {

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from mmctr.pipelines.semantic_similarity._kernels import ROW_STATS
+from mmctr.data.kernels import ROW_STATS
 from mmctr.pipelines.semantic_similarity.nodes import (
     SemanticSimilarityConfig,
     assemble_item_semantics,
@@ -194,7 +194,7 @@ def test_split_similarity_working_memory_is_bounded_by_chunk_size(
 ):
     """The (pairs, D) gather buffers, the only per-block allocations that grow with the
     data, never hold more than ``chunk_size × width`` pairs, whatever the row count."""
-    from mmctr.pipelines.semantic_similarity import _kernels
+    from mmctr.data import kernels as _kernels
 
     capacity: list[int] = []
     get = _kernels._PairBuffers.get
@@ -322,11 +322,11 @@ def test_split_similarity_without_item_table_has_no_row_stats(normed, split_feat
 def test_more_codes_or_neighbours_than_items_is_a_parameter_error_with_the_fix():
     import torch
 
-    from mmctr.errors import ParameterError
-    from mmctr.pipelines.semantic_similarity._kernels import (
+    from mmctr.data.kernels import (
         residual_quantize,
         topk_cosine,
     )
+    from mmctr.errors import ParameterError
 
     emb = np.random.default_rng(0).standard_normal((31, 8)).astype(np.float32)
     emb[0] = 0

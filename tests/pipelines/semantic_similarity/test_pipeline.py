@@ -10,8 +10,8 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from matplotlib.figure import Figure
 
+from mmctr.data.kernels import ROW_STATS
 from mmctr.pipelines.semantic_similarity import create_pipeline
-from mmctr.pipelines.semantic_similarity._kernels import ROW_STATS
 
 CONF = Path(__file__).resolve().parents[3] / "conf"
 

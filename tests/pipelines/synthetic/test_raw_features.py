@@ -5,7 +5,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from mmctr.pipelines.item_embedding.recipes import concat_pca
+from mmctr.data.recipes import concat_pca
 from mmctr.pipelines.synthetic import nodes
 
 from .tiny_data import tiny_params

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mmctr.config import deep_merge, from_params
-from mmctr.pipelines.item_embedding.nodes import (
+from mmctr.data.embedding import (
     ItemEmbeddingConfig,
     co_click_pairs,
     compute_recipe,

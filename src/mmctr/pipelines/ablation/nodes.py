@@ -34,12 +34,12 @@ from mmctr.engine.baselines import (
     predict_tree,
 )
 from mmctr.engine.batching import merge_rows
+from mmctr.engine.fit import fit, model_vocab, resolve_training
 from mmctr.engine.metrics import auc, grouped_auc, logloss
 from mmctr.engine.precision import native_bf16
 from mmctr.engine.scoring import score
 from mmctr.engine.trainer import resolve_device
 from mmctr.pipelines.ablation.embedding_variants import VARIANT_KEY
-from mmctr.pipelines.training.nodes import fit, model_vocab, resolve_training
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmctr.config import from_params
-from mmctr.pipelines.feature_engineering.validation import RAW_FILES, parse_raw_tables
+from mmctr.data.contract import RAW_FILES, parse_raw_tables
 
 __all__ = [
     "FeatureEngineeringConfig",

@@ -3,7 +3,7 @@
 Item semantics are computed once per item table: L2-normalised embeddings, each item's
 top-k most cosine-similar items (VQ-style codes), and residual-quantization codes. Per
 split, every row gets the cosine similarity of its target to each history item and four
-summary statistics. The array work lives in :mod:`._kernels`.
+summary statistics. The array work lives in :mod:`mmctr.data.kernels`.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import torch
 from matplotlib.figure import Figure
 
 from mmctr.config import from_params
-from mmctr.engine.batching import item_occurrences
-from mmctr.pipelines.semantic_similarity._kernels import (
+from mmctr.data.kernels import (
     history_similarity,
     l2_normalise,
     residual_quantize,
     row_statistics,
     topk_cosine,
 )
+from mmctr.engine.batching import item_occurrences
 
 __all__ = [
     "SemanticSimilarityConfig",

@@ -337,7 +337,7 @@ def raw_item_features(world: World) -> tuple[pd.DataFrame, pd.DataFrame]:
         ``item_emb_d128`` list<float32> (128) by the organisers' recipe (standardise,
         concatenate, PCA to 128).
     """
-    from mmctr.pipelines.item_embedding.recipes import concat_pca
+    from mmctr.data.recipes import concat_pca
 
     rv = from_params(RawViewConfig, world.cfg.raw_features, "params:synthetic.raw_features")
     views = raw_item_views(world, rv)

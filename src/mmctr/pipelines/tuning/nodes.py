@@ -28,8 +28,8 @@ from optuna.trial import TrialState
 from mmctr import tracking
 from mmctr.config import deep_merge
 from mmctr.engine.batching import merge_rows
+from mmctr.engine.fit import fit, model_vocab, resolve_training
 from mmctr.models import build_model
-from mmctr.pipelines.training.nodes import fit, model_vocab, resolve_training
 from mmctr.pipelines.tuning.config import TuningConfig, tuning_config
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from mmctr.pipelines.item_embedding import recipes
+from mmctr.data import recipes
 
 
 @pytest.fixture

@@ -10,15 +10,15 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from mmctr.pipelines.feature_engineering.nodes import build_features
-from mmctr.pipelines.feature_engineering.validation import (
+from mmctr.data.contract import (
     RawDataError,
     check_range,
     list_matrix,
     parse_raw_tables,
 )
+from mmctr.pipelines.feature_engineering.nodes import build_features
+from tests.data.cases import BAD_INPUTS, BadInput
 from tests.fixtures import make_raw_tables
-from tests.pipelines.feature_engineering.cases import BAD_INPUTS, BadInput
 
 
 def _build(tables: dict[str, pd.DataFrame], **params):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mmctr.pipelines.item_embedding.co_click import (
+from mmctr.data.co_click import (
     CoClickConfig,
     click_pairs,
     train_projection,

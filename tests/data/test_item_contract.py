@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from mmctr.pipelines.feature_engineering.validation import RawDataError
-from mmctr.pipelines.item_embedding.validation import parse_item_feature
+from mmctr.data.contract import RawDataError
+from mmctr.data.item_contract import parse_item_feature
 
-from .tiny_inputs import N_ITEMS, WIDTHS, raw_item_feature
+from tests.pipelines.item_embedding.tiny_inputs import N_ITEMS, WIDTHS, raw_item_feature
 
 COLUMNS = {"text": ("txt_emb_BERT", WIDTHS["text"]), "image": ("img_emb_CLIPRN50", WIDTHS["image"])}
 

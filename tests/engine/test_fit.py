@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from mmctr.engine.fit import model_vocab, resolve_training
 from mmctr.engine.trainer import TrainConfig
-from mmctr.pipelines.training.nodes import model_vocab, resolve_training
 
 PARAMS = {
     "preset": "default",

@@ -1,6 +1,6 @@
 """Checks on ``item_feature.parquet``, the raw per-modality item features (optional file).
 
-Errors are the project's :class:`~mmctr.pipelines.feature_engineering.validation.RawDataError`
+Errors are the project's :class:`~mmctr.data.contract.RawDataError`
 (file, column, first offending row, expected, found), e.g.::
 
     item_feature.parquet, column 'txt_emb_BERT', row 3: expected 768 items per row
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from mmctr.pipelines.feature_engineering.validation import (
+from mmctr.data.contract import (
     RawDataError,
     check_columns,
     check_not_empty,
