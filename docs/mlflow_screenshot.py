@@ -1,4 +1,4 @@
-"""Screenshots of the MLflow runs table for the README, with headless Chromium.
+"""Screenshots of the MLflow runs table for docs/TRACKING.md, with headless Chromium.
 
 Run from the project root after some tracked runs (Debian's ``chromium`` package:
 ``apt-get install chromium``)::
