@@ -107,11 +107,11 @@ def _kedro(project: Path, name: str, *args: str) -> dict[str, Any]:
 
 def _load(project: Path, *names: str) -> dict[str, Any]:
     """The latest saved ``names`` from ``project``'s catalog."""
-    from kedro.framework.session import KedroSession
+    from kedro.framework.project import settings
     from kedro.framework.startup import bootstrap_project
 
     bootstrap_project(project)
-    with KedroSession.create(project_path=project) as session:
+    with settings.SESSION_CLASS.create(project_path=project) as session:
         catalog = session.load_context().catalog
         return {name: catalog.load(name) for name in names}
 
@@ -140,7 +140,7 @@ def run_world(world: World, training: Mapping[str, Any], seeds: Sequence[int],
         prep = _kedro(project, "data", "--pipelines", ",".join(DATA_STAGES))
         models = []
         for seed in seeds:
-            _kedro(project, f"model seed {seed}", "--pipelines", ",".join(MODEL_STAGES),
+            _kedro(project, f"model_seed_{seed}", "--pipelines", ",".join(MODEL_STAGES),
                    "--params", f"training.seed={seed}")
             models.append(model_result(**_load(project, "evaluation_metrics", "model")))
         data = _load(project, "synthetic_oracle", "params:synthetic")
