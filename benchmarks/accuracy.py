@@ -1,256 +1,276 @@
 """Accuracy across synthetic worlds: the default model against the tree baseline and the oracle.
 
-    python benchmarks/accuracy.py                          # small, medium, full; writes accuracy.md
-    python benchmarks/accuracy.py --worlds small,medium    # some worlds (prints, writes nothing)
-    python benchmarks/accuracy.py --worlds small --set model.dense_input=false
+    python -m benchmarks.accuracy                          # small, medium, full; writes accuracy.md
+    python -m benchmarks.accuracy --worlds small,medium    # some worlds (prints, writes nothing)
+    python -m benchmarks.accuracy --worlds small --set model.dense_input=false
 
 Each world is a different draw of the synthetic generator: its own seed, size preset and click
 model weights (:data:`WORLDS`), so the default configuration is measured away from the one
-world `kedro run` makes. For each world the script runs the project's own stages in this
-process (synthetic → feature engineering → similarity statistics), then trains
+world `kedro run` makes. Each world runs as `kedro run` does, in a temporary copy of the
+project whose ``conf/local/parameters_world.yml`` holds the world's overrides (environments
+soft-merge single keys):
 
-- the default ``training`` configuration of ``conf/base`` (``--set key=value`` overrides
-  single keys, e.g. ``model.min_item_count=0``), once per seed;
-- the LightGBM baseline of the ablation (``conf/base/parameters_ablation.yml``), once per seed;
+1. ``kedro run --pipelines`` the data stages of the default chain (synthetic → feature
+   engineering → item embedding → similarity statistics), once;
+2. ``kedro run --pipelines`` the rest of the default chain (training → submission →
+   evaluation) with ``--params training.seed=S``, once per seed: the default ``training``
+   configuration of ``conf/base`` (``--set key=value`` overrides single keys of it);
+3. ``kedro run --pipelines ablation`` with only its LightGBM variant (``ablation.seeds`` seeds);
 
-and prints one table: test AUC (mean ± std over seeds; the generator's hidden test labels),
-the baseline's, the oracle's (true click probabilities), the content ceiling (the oracle
-without the generator's hidden per-item and per-user offsets, which only ids reveal), the
-gaps, training time. The
-real-scale world trains for one epoch (every row seen once), the others to early stopping.
+then reads the catalog's outputs (``evaluation_metrics``, ``model``, ``synthetic_oracle``,
+``ablation_table``) and prints one table: test AUC (mean ± std over seeds; the generator's
+hidden test labels), the baseline's, the oracle's (true click probabilities), the content
+ceiling (the oracle without the generator's hidden per-item and per-user offsets, which only
+ids reveal), the gaps, training time. The real-scale world trains for one epoch (every row
+seen once), the others to early stopping.
+
+A new world is one entry of :data:`WORLDS`: a name and its ``synthetic`` overrides (and, if
+it needs them, ``training`` overrides and a fixed number of seeds).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
-import gc
 import os
-import platform
+import shutil
 import sys
+import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import yaml
+if __package__ in (None, ""):  # run as a file: python benchmarks/accuracy.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
 
-from mmctr.config import deep_merge, from_params  # noqa: E402
-from mmctr.engine.baselines import TreeConfig, fit_tree, predict_tree  # noqa: E402
-from mmctr.engine.batching import merge_rows  # noqa: E402
-from mmctr.engine.fit import fit, model_vocab, resolve_training  # noqa: E402
-from mmctr.engine.metrics import auc  # noqa: E402
-from mmctr.engine.scoring import score  # noqa: E402
-from mmctr.pipelines.feature_engineering.nodes import build_features  # noqa: E402
-from mmctr.pipelines.semantic_similarity.nodes import (  # noqa: E402
-    item_popularity,
-    normalise_embeddings,
-    split_similarity,
+from benchmarks.common import (  # noqa: E402
+    ROOT,
+    command_line,
+    copy_project,
+    cpu_name,
+    kedro_command,
+    log,
+    markdown_table,
+    run_measured,
+    utc_now,
 )
-from mmctr.pipelines.synthetic.nodes import (  # noqa: E402
-    item_info,
-    make_world,
-    oracle_report,
-    test_split,
-    train_split,
-    valid_split,
-)
+from mmctr.pipeline_registry import DEFAULT_CHAIN  # noqa: E402
 
-#: world name -> synthetic overrides: size preset, seed and click-model weights differ
-WORLDS: dict[str, dict[str, Any]] = {
+
+@dataclasses.dataclass(frozen=True)
+class World:
+    """One synthetic world: overrides of ``params:synthetic`` (and of ``params:training``)."""
+
+    synthetic: Mapping[str, Any]
+    training: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    seeds: int | None = None  # None: --seeds
+
+
+#: world name -> its overrides: size preset, seed and click-model weights differ
+WORLDS: dict[str, World] = {
     # ~10K train rows; tags and the user matter more, the item effect less
-    "small": {"preset": "small", "seed": 101, "w_semantic": 3.0, "w_tags": 3.0,
-              "w_item": 0.5, "w_user": 0.6, "recency_decay": 2.5},
+    "small": World({"preset": "small", "seed": 101, "w_semantic": 3.0, "w_tags": 3.0,
+                    "w_item": 0.5, "w_user": 0.6, "recency_decay": 2.5}),
     # ~130K train rows; semantics dominate, slower recency decay, noisier embedding
-    "medium": {"preset": "medium", "seed": 202, "w_semantic": 5.0, "w_tags": 1.0,
-               "w_item": 1.0, "w_user": 0.4, "recency_decay": 6.0, "emb_noise": 0.5},
+    "medium": World({"preset": "medium", "seed": 202, "w_semantic": 5.0, "w_tags": 1.0,
+                     "w_item": 1.0, "w_user": 0.4, "recency_decay": 6.0, "emb_noise": 0.5}),
     # the data `kedro run` makes (not in the default list: it is the world the defaults
     # were developed on)
-    "default": {"preset": "default"},
-    # the real sizes (3.6M train rows); one epoch
-    "full": {"preset": "full", "seed": 303, "w_semantic": 4.0, "w_tags": 2.0,
-             "w_item": 0.8, "w_user": 0.3, "drift_prob": 0.4},
+    "default": World({"preset": "default"}),
+    # the real sizes (3.6M train rows); a bounded budget: one epoch, one seed
+    "full": World({"preset": "full", "seed": 303, "w_semantic": 4.0, "w_tags": 2.0,
+                   "w_item": 0.8, "w_user": 0.3, "drift_prob": 0.4},
+                  training={"epochs": 1}, seeds=1),
 }
-#: training overrides per world (a bounded budget at the real scale: one epoch)
-WORLD_TRAINING: dict[str, dict[str, Any]] = {"full": {"epochs": 1}}
+#: the worlds of a plain run (the ones accuracy.md reports)
+DEFAULT_WORLDS = ("small", "medium", "full")
+#: the default chain split where training starts: data stages once, the rest once per seed
+DATA_STAGES = DEFAULT_CHAIN[:DEFAULT_CHAIN.index("training")]
+MODEL_STAGES = DEFAULT_CHAIN[DEFAULT_CHAIN.index("training"):]
+TREE_VARIANT = "lightgbm"
 
 
-def load_parameters() -> dict[str, Any]:
-    """``conf/base`` parameters (the defaults every world uses)."""
-    params: dict[str, Any] = {}
-    for path in sorted((ROOT / "conf" / "base").glob("parameters*.yml")):
-        params.update(yaml.safe_load(path.read_text()) or {})
-    return params
+# ---------------------------------------------------------------- running the project
+def _kedro(project: Path, name: str, *args: str) -> dict[str, Any]:
+    """``kedro run ARGS`` in ``project`` (log in ``project/<name>.log``); fails loudly."""
+    logfile = project / f"{name}.log"
+    run = run_measured(kedro_command(*args), project, logfile)
+    if run["rc"] != 0:
+        raise RuntimeError(f"{name}: kedro run {' '.join(args)} failed:\n{logfile.read_text()[-3000:]}")
+    log(f"{name}: {run['wall_s']:.0f}s, peak {run['peak_gb']:.2f} GB")
+    return run
 
 
-def build_world(params: Mapping[str, Any], world: Mapping[str, Any]) -> dict[str, Any]:
-    """Generate one world and run feature engineering and the similarity statistics.
+def _load(project: Path, *names: str) -> dict[str, Any]:
+    """The latest saved ``names`` from ``project``'s catalog."""
+    from kedro.framework.project import settings
+    from kedro.framework.startup import bootstrap_project
 
-    Returns:
-        ``train``/``valid``/``test`` rows (features merged with similarity arrays),
-        ``items``, ``vocab``, ``test_truth`` (labels in test row order), ``oracle``.
-    """
-    synthetic = deep_merge(params["synthetic"], dict(world))
-    w = make_world(synthetic)
-    raw = {"items": item_info(w)}
-    truth = {}
-    for split, func in (("train", train_split), ("valid", valid_split), ("test", test_split)):
-        raw[split], truth[split] = func(w)
-    _, oracle = oracle_report(w, truth["train"], truth["valid"], truth["test"])
-    del w
-    feats = build_features(raw["train"], raw["valid"], raw["test"], raw["items"],
-                           params["feature_engineering"])
-    del raw
-    gc.collect()
-    emb = normalise_embeddings(feats["items"])
-    pop = item_popularity(feats["train"], feats["vocab"])
-    out: dict[str, Any] = {"items": feats["items"], "vocab": feats["vocab"], "oracle": oracle,
-                           "test_labels": truth["test"]["label"]}
-    for split in ("train", "valid", "test"):
-        sim = split_similarity(feats[split], emb, params["semantic_similarity"],
-                               feats["items"], pop)
-        out[f"{split}_similarity"] = sim
-        out[f"{split}_features"] = feats[split]
-        out[split] = merge_rows(feats[split], sim)
-    return out
+    bootstrap_project(project)
+    with settings.SESSION_CLASS.create(project_path=project) as session:
+        catalog = session.load_context().catalog
+        return {name: catalog.load(name) for name in names}
 
 
-def run_model(data: Mapping[str, Any], training: Mapping[str, Any], seed: int) -> dict[str, float]:
-    """Train the resolved ``training`` configuration with ``seed``; test AUC and time."""
-    name, model_params, cfg = resolve_training(training)
-    cfg = dataclasses.replace(cfg, seed=seed, checkpoint_dir=None, progress=False)
-    sources = {"item_features": data["items"], "item_semantics": None}
-    vocab = model_vocab(data["vocab"], None, data["train_similarity"], data["items"])
-    artifact = fit(name, model_params, cfg, data["train"], data["valid"], sources, vocab)
-    test_p = score(artifact, data["test_features"], data["test_similarity"], sources,
-                   batch_size=cfg.eval_batch_size, device=cfg.device, progress=False)
-    epochs = len(artifact["history"])
-    return {"test_auc": auc(data["test_labels"], test_p),
-            "valid_auc": artifact["best_metric"]["valid_auc"],
-            "seconds": artifact["train_seconds"], "epochs": epochs,
-            "best_epoch": artifact["best_epoch"],
-            "samples_per_s": float(np.mean([h["samples_per_s"] for h in artifact["history"]]))}
+def world_parameters(world: World, training: Mapping[str, Any], seeds: int) -> dict[str, Any]:
+    """The ``conf/local`` parameters of ``world``: its overrides, ``training`` overrides
+    (the world's, then ``--set``'s) and the tree baseline alone with ``seeds`` seeds."""
+    return {"synthetic": dict(world.synthetic),
+            "training": _merge(dict(world.training), training),
+            "ablation": {"run": [TREE_VARIANT], "seeds": seeds}}
 
 
-def run_tree(data: Mapping[str, Any], tree_params: Mapping[str, Any], seed: int) -> dict[str, float]:
-    """The LightGBM baseline with ``seed``; test AUC and time."""
-    cfg = from_params(TreeConfig, {**tree_params, "seed": seed}, "params:ablation.lightgbm")
-    fitted = fit_tree(cfg, data["train"], data["valid"])
-    return {"test_auc": auc(data["test_labels"], predict_tree(fitted, data["test"])),
-            "seconds": fitted["train_seconds"]}
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in over.items():
+        base[key] = _merge(dict(base.get(key) or {}), value) if isinstance(value, Mapping) else value
+    return base
 
 
-def _set(params: dict[str, Any], assignment: str) -> None:
-    """Apply ``a.b.c=value`` (YAML-parsed value) to the ``training`` block."""
-    key, _, value = assignment.partition("=")
-    node = params
-    *path, last = key.split(".")
-    for part in path:
-        node = node.setdefault(part, {})
-    node[last] = yaml.safe_load(value)
+def run_world(world: World, training: Mapping[str, Any], seeds: Sequence[int],
+              tree: bool) -> dict[str, Any]:
+    """Run ``world`` through the project's stages in a temporary copy; what the table needs."""
+    project = copy_project(Path(tempfile.mkdtemp(prefix="mmctr-accuracy-")))
+    try:
+        params = world_parameters(world, training, len(seeds))
+        (project / "conf" / "local" / "parameters_world.yml").write_text(yaml.safe_dump(params))
+        prep = _kedro(project, "data", "--pipelines", ",".join(DATA_STAGES))
+        models = []
+        for seed in seeds:
+            _kedro(project, f"model_seed_{seed}", "--pipelines", ",".join(MODEL_STAGES),
+                   "--params", f"training.seed={seed}")
+            models.append(model_result(**_load(project, "evaluation_metrics", "model")))
+        data = _load(project, "synthetic_oracle", "params:synthetic")
+        synthetic = data["params:synthetic"]
+        out = {"prep_s": prep["wall_s"], "models": models, "oracle": data["synthetic_oracle"],
+               "train_rows": synthetic["presets"][synthetic["preset"]]["n_train"], "tree": None}
+        if tree:
+            _kedro(project, "tree", "--pipelines", "ablation")
+            out["tree"] = _load(project, "ablation_table")["ablation_table"].set_index("variant").loc[TREE_VARIANT]
+        return out
+    finally:
+        shutil.rmtree(project, ignore_errors=True)
 
 
-def _mean_std(values: list[float]) -> str:
+def model_result(evaluation_metrics: Mapping[str, Any], model: Mapping[str, Any]) -> dict[str, Any]:
+    """One seed's figures from the evaluation metrics and the saved model."""
+    m = evaluation_metrics
+    return {"test_auc": m["test_auc"], "valid_auc": m["best_valid_auc"], "rows": m["test_rows"],
+            "epochs": m["epochs_trained"], "best_epoch": m["best_epoch"],
+            "samples_per_s": m["mean_samples_per_s"], "seconds": model["train_seconds"]}
+
+
+# ---------------------------------------------------------------- the table
+def _mean_std(values: Sequence[float]) -> str:
     if len(values) == 1:
         return f"{values[0]:.4f}"
     return f"{np.mean(values):.4f} ± {np.std(values, ddof=1):.4f}"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--worlds", default="small,medium,full", help=f"of {list(WORLDS)}")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per world (full: 1)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a key of params:training (e.g. model.dense_input=false)")
-    parser.add_argument("--no-tree", action="store_true")
-    parser.add_argument("--output", default=None, help="markdown file (default: "
-                        "benchmarks/accuracy.md when every world runs, else none)")
-    args = parser.parse_args(argv)
+def table_row(name: str, result: Mapping[str, Any]) -> dict[str, Any]:
+    """The world's row of the table."""
+    model, tree, oracle = result["models"], result["tree"], result["oracle"]
+    m_auc = [r["test_auc"] for r in model]
+    return {
+        "world": name, "train_rows": result["train_rows"], "test_rows": model[0]["rows"],
+        "seeds": len(model),
+        "model_test_auc": _mean_std(m_auc),
+        "tree_test_auc": "–" if tree is None else _mean_std_of(tree),
+        "oracle_test_auc": f"{oracle['test_auc']:.4f}",
+        "content_ceiling": f"{oracle['test_content_auc']:.4f}",
+        "model_minus_tree": "–" if tree is None else f"{np.mean(m_auc) - tree['test_auc']:+.4f}",
+        "gap_to_oracle": f"{oracle['test_auc'] - np.mean(m_auc):.4f}",
+        "model_valid_auc": _mean_std([r["valid_auc"] for r in model]),
+        "epochs (best)": ", ".join(f"{r['epochs']} ({r['best_epoch']})" for r in model),
+        "model_train_s": f"{np.mean([r['seconds'] for r in model]):.0f}",
+        "model_samples_per_s": f"{np.mean([r['samples_per_s'] for r in model]):,.0f}",
+        "tree_train_s": "–" if tree is None else f"{tree['train_seconds']:.1f}",
+        "data_prep_s": f"{result['prep_s']:.0f}",
+    }
+
+
+def _mean_std_of(tree: Mapping[str, Any]) -> str:
+    std = tree.get("test_auc_std")
+    if std is None or not np.isfinite(std):
+        return f"{tree['test_auc']:.4f}"
+    return f"{tree['test_auc']:.4f} ± {std:.4f}"
+
+
+def report(rows: Sequence[Mapping[str, Any]], names: Sequence[str], command: str, minutes: float) -> str:
+    """accuracy.md: the command, machine and date, the worlds' knobs, then the table."""
+    knobs = "; ".join(f"`{n}`: {dict(WORLDS[n].synthetic)}"
+                      + (f", training {dict(WORLDS[n].training)}" if WORLDS[n].training else "")
+                      for n in names)
+    return (f"# Accuracy across worlds\n\n`{command}`, {utc_now()} UTC, {minutes:.1f} min, on "
+            f"{os.cpu_count()} cores ({cpu_name()}); load average at the end "
+            f"{os.getloadavg()[0]:.1f}. Each world: `kedro run` of the default chain in a "
+            f"temporary project copy (data stages once, then training → submission → "
+            f"evaluation per seed), the LightGBM baseline through `kedro run --pipelines "
+            f"ablation`.\n\nWorld knobs: {knobs}\n\n"
+            + "\n".join(markdown_table(list(rows[0]), [list(r.values()) for r in rows])))
+
+
+# ---------------------------------------------------------------- command line
+def parser() -> argparse.ArgumentParser:
+    out = argparse.ArgumentParser(prog="python -m benchmarks.accuracy", description=__doc__.split("\n\n")[0])
+    out.add_argument("--worlds", default=",".join(DEFAULT_WORLDS), help=f"of {list(WORLDS)}")
+    out.add_argument("--seeds", type=int, default=3, help="seeds per world (full: 1)")
+    out.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a key of params:training (e.g. model.dense_input=false)")
+    out.add_argument("--no-tree", action="store_true")
+    out.add_argument("--output", default=None, help="markdown file (default: "
+                     "benchmarks/accuracy.md when the default worlds run, else none)")
+    return out
+
+
+def training_overrides(assignments: Sequence[str]) -> dict[str, Any]:
+    """``a.b.c=value`` (YAML-parsed value) as nested ``params:training`` overrides."""
+    out: dict[str, Any] = {}
+    for assignment in assignments:
+        key, _, value = assignment.partition("=")
+        node = out
+        *path, last = key.split(".")
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = yaml.safe_load(value)
+    return out
+
+
+def _shown(argv: Sequence[str]) -> list[str]:
+    """The command-line arguments without ``--output``."""
+    return [a for i, a in enumerate(argv) if not a.startswith("--output")
+            and not (i and argv[i - 1] == "--output")]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    cli = parser()
+    args = cli.parse_args(argv)
     names = args.worlds.split(",")
     unknown = sorted(set(names) - set(WORLDS))
     if unknown:
-        parser.error(f"unknown world(s) {unknown}; known: {list(WORLDS)}")
-    params = load_parameters()
-    training = dict(params["training"])
-    for assignment in args.set:
-        _set(training, assignment)
-    tree_params = params["ablation"].get("lightgbm", {})
-    base_seed = int(training.get("seed", 20242025))
+        cli.error(f"unknown world(s) {unknown}; known: {list(WORLDS)}")
+    training = training_overrides(args.set)
+    base_seed = int(yaml.safe_load((ROOT / "conf/base/parameters_training.yml").read_text())
+                    ["training"].get("seed", 20242025))
     rows, started = [], time.perf_counter()
     for name in names:
-        t0 = time.perf_counter()
-        data = build_world(params, WORLDS[name])
-        prep = time.perf_counter() - t0
-        n_seeds = 1 if name == "full" else args.seeds
-        seeds = [base_seed + i for i in range(n_seeds)]
-        world_training = deep_merge(training, WORLD_TRAINING.get(name, {}))
-        model = [run_model(data, world_training, s) for s in seeds]
-        tree = [] if args.no_tree else [run_tree(data, tree_params, s) for s in seeds]
-        oracle = data["oracle"]["test_auc"]
-        m_auc = [r["test_auc"] for r in model]
-        t_auc = [r["test_auc"] for r in tree]
-        row = {
-            "world": name, "train_rows": len(data["train"]["label"]),
-            "test_rows": len(data["test_labels"]), "seeds": n_seeds,
-            "model_test_auc": _mean_std(m_auc),
-            "tree_test_auc": _mean_std(t_auc) if tree else "–",
-            "oracle_test_auc": f"{oracle:.4f}",
-            "content_ceiling": f"{data['oracle']['test_content_auc']:.4f}",
-            "model_minus_tree": f"{np.mean(m_auc) - np.mean(t_auc):+.4f}" if tree else "–",
-            "gap_to_oracle": f"{oracle - np.mean(m_auc):.4f}",
-            "model_valid_auc": _mean_std([r["valid_auc"] for r in model]),
-            "epochs (best)": ", ".join(f"{r['epochs']} ({r['best_epoch']})" for r in model),
-            "model_train_s": f"{np.mean([r['seconds'] for r in model]):.0f}",
-            "model_samples_per_s": f"{np.mean([r['samples_per_s'] for r in model]):,.0f}",
-            "tree_train_s": f"{np.mean([r['seconds'] for r in tree]):.1f}" if tree else "–",
-            "data_prep_s": f"{prep:.0f}",
-        }
-        rows.append(row)
-        print(" | ".join(f"{k}: {v}" for k, v in row.items()), flush=True)
-        del data
-        gc.collect()
-    table = _markdown(rows)
-    print(table)
+        world = WORLDS[name]
+        seeds = [base_seed + i for i in range(world.seeds or args.seeds)]
+        result = run_world(world, training, seeds, tree=not args.no_tree)
+        rows.append(table_row(name, result))
+        print(" | ".join(f"{k}: {v}" for k, v in rows[-1].items()), flush=True)
+    given = list(sys.argv[1:] if argv is None else argv)
+    text = report(rows, names, command_line("benchmarks.accuracy", _shown(given)),
+                  (time.perf_counter() - started) / 60)
+    print(text)
     output = args.output or (str(ROOT / "benchmarks" / "accuracy.md")
-                             if names == ["small", "medium", "full"] and not args.set else None)
+                             if tuple(names) == DEFAULT_WORLDS and not args.set else None)
     if output:
-        given = list(argv if argv is not None else sys.argv[1:])
-        shown = [a for i, a in enumerate(given) if not a.startswith("--output")
-                 and not (i and given[i - 1] == "--output")]
-        header = (f"# Accuracy across worlds\n\n`{' '.join(['python benchmarks/accuracy.py', *shown])}`, "
-                  f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
-                  f"{(time.perf_counter() - started) / 60:.1f} min, on {platform.machine()} "
-                  f"with {os.cpu_count()} cores ({_cpu_name()}); load average at the end "
-                  f"{os.getloadavg()[0]:.1f}.\n\nWorld knobs: "
-                  + "; ".join(f"`{k}`: {v}" for k, v in WORLDS.items()) + "\n\n")
-        Path(output).write_text(header + table)
-        print(f"wrote {output}")
-
-
-def _markdown(rows: list[dict[str, Any]]) -> str:
-    cols = list(rows[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
-
-
-def _cpu_name() -> str:
-    """The CPU model and whether it has native bf16 (AVX512-BF16, AMX), from /proc/cpuinfo."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or "unknown CPU"
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
-                 if line.startswith("model name")), "unknown CPU")
-    flags = next((set(line.split(":", 1)[1].split()) for line in info.splitlines()
-                  if line.startswith("flags")), set())
-    return (f"{name}; avx512_bf16 {'yes' if 'avx512_bf16' in flags else 'no'}, "
-            f"AMX {'yes' if 'amx_bf16' in flags else 'no'}")
+        Path(output).write_text(text)
+        log(f"wrote {output}")
 
 
 if __name__ == "__main__":

@@ -1,21 +1,13 @@
-"""The speed benchmark's verdicts follow what it detected (benchmarks/benchmark.py)."""
-
-import importlib.util
-import sys
-from pathlib import Path
+"""The speed benchmark's verdicts follow what it detected (benchmarks/speed/targets.py)."""
 
 import pytest
 
-PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "benchmark.py"
+from benchmarks.speed import targets
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("mmctr_benchmark", PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look themselves up there
-    spec.loader.exec_module(module)
-    return module
+    return targets
 
 
 def _run(label, gflops, samples_per_s, precision="fp32", params=1_000_000):
@@ -82,3 +74,24 @@ def test_the_epoch_target_is_judged_at_real_scale_and_extrapolation_is_said(benc
     assert real[2] == "met" and "extrapolated" not in real[1]
     small = _verdicts(bench, _res(bench, epoch_rows=200_000))[name]
     assert "extrapolated" in small[1] and "not the target's scale" in small[1]
+
+
+def test_the_report_renders_each_measured_section_under_its_command(bench, monkeypatch):
+    from benchmarks.speed import report
+
+    monkeypatch.setattr(bench, "native_bf16", lambda device: False)
+    res = _res(bench)
+    res["machine"]["CPU"] = "some CPU"
+    res["epoch"].update(params=1_000_000, batch_size=512, steps=10)
+    for r in res["train"]:
+        r.update(batch_size=512, steps=4, widths=[8, 16], token_width=10.0, consume_per_s=1.0,
+                 flop_check=None)
+    res["peak"]["rows"] = [("fp32", "nn", 1024, 2, 200.0)]
+    res.update(total_s=60.0, load_end="0.2/0.2/0.2")
+    text = report.render(res, ["--quick", "--sections", "peak,train,epoch"])
+    assert "`python -m benchmarks.speed --quick --sections peak,train,epoch`" in text
+    assert "| CPU | some CPU |" in text
+    sections = [line for line in text.splitlines() if line.startswith("## ")]
+    assert sections == ["## Machine", "## Targets", "## Matmul peak", "## Training throughput",
+                        "## The default model at real scale",
+                        "## Exact speed-ups in the default configuration"]
