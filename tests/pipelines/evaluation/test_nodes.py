@@ -9,12 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from matplotlib.figure import Figure
 from sklearn.metrics import log_loss, roc_auc_score
 
 from mmctr.pipelines.evaluation.nodes import (
-    EvaluationConfig,
     bucket_labels,
     compute_breakdown,
     compute_metrics,
@@ -92,13 +90,6 @@ def _rows(truth: pd.DataFrame | None) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def artifact():
     return tiny_artifact()
-
-
-def test_base_parameters_build_config():
-    params = yaml.safe_load((CONF / "base" / "parameters_evaluation.yml").read_text())
-    cfg = EvaluationConfig(**{k: tuple(v) if isinstance(v, list) else v
-                              for k, v in params["evaluation"].items()})
-    assert cfg.history_buckets == (0, 1, 3, 6, 11, 21, 51, 101)
 
 
 def test_bad_parameters_raise():

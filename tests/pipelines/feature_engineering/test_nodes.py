@@ -9,8 +9,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from mmctr.data.contract import parse_item_info
+from mmctr.pipelines.feature_engineering.config import FeatureEngineeringConfig
 from mmctr.pipelines.feature_engineering.nodes import (
-    FeatureEngineeringConfig,
     build_features,
     build_item_features,
     build_split_features,

@@ -25,7 +25,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmctr import tracking
-from mmctr.config import deep_merge, from_params
+from mmctr.config import from_params
 from mmctr.engine.baselines import (
     PopularityConfig,
     TreeConfig,
@@ -39,42 +39,15 @@ from mmctr.engine.metrics import auc, grouped_auc, logloss
 from mmctr.engine.precision import native_bf16
 from mmctr.engine.scoring import score
 from mmctr.engine.trainer import resolve_device
-from mmctr.pipelines.ablation.embedding_variants import VARIANT_KEY
+from mmctr.pipelines.ablation.config import BASELINES, selected_variants, variant_config
 
 logger = logging.getLogger(__name__)
-
-#: ``baseline`` names a variant may take
-BASELINES = ("lightgbm", "popularity")
 
 __all__ = [
     "ablation_plot",
     "ablation_table_markdown",
     "run_ablation",
-    "selected_variants",
-    "variant_config",
 ]
-
-
-def variant_config(
-    training: Mapping[str, Any], budget: Mapping[str, Any], variant: Mapping[str, Any]
-):
-    """(model name, model params, TrainConfig) of one variant.
-
-    Args:
-        training: the ``training`` parameter block (its preset is the base).
-        budget: training-config overrides shared by every variant (epochs ...).
-        variant: this variant's overrides.
-    """
-    name, model_params, cfg = resolve_training(training)
-    variant = dict(variant)
-    variant.pop(VARIANT_KEY, None)  # an item-embedding recipe: see embedding_variants
-    model_over = dict(variant.pop("model", {}))
-    if variant.pop("model_reset", False):
-        model_params = {}
-    model_params = deep_merge(model_params, model_over)
-    name = model_params.pop("name", name)
-    cfg = dataclasses.replace(cfg, **{**dict(budget), **variant})
-    return name, model_params, cfg
 
 
 def run_ablation(
@@ -173,14 +146,6 @@ def run_ablation(
             part = synthetic_truth[synthetic_truth["split"] == split]
             table[f"oracle_{split}_auc"] = auc(part["label"], part["prob"])
     return table
-
-
-def selected_variants(run: Any, variants: Mapping[str, Any]) -> list[str]:
-    """The variants ``params:ablation.run`` names: a list, one name, or ``all`` / null for
-    every variant in ``variants``."""
-    if run is None or run == "all":
-        return list(variants)
-    return [run] if isinstance(run, str) else list(run)
 
 
 def _metrics(

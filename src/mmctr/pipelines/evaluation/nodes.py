@@ -7,7 +7,6 @@ every test metric is skipped. All metrics come from :mod:`mmctr.engine.metrics`.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from collections.abc import Mapping
@@ -17,19 +16,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mmctr.config import from_params
 from mmctr.engine.metrics import auc, logloss, metric_dict
 from mmctr.engine.scoring import score
+from mmctr.pipelines.evaluation.config import evaluation_config
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "SPLITS",
-    "EvaluationConfig",
     "bucket_labels",
     "compute_breakdown",
     "compute_metrics",
-    "config",
     "gather_rows",
     "score_valid",
     "trainable_parameters",
@@ -37,34 +34,6 @@ __all__ = [
 
 SPLITS = ("valid", "test")
 BREAKDOWN_COLUMNS = ["split", "breakdown", "bucket", "rows", "click_rate", "auc", "logloss"]
-
-
-@dataclasses.dataclass(frozen=True)
-class EvaluationConfig:
-    """``params:evaluation``."""
-
-    # history-length bucket edges: [e_i, e_{i+1}) per bucket (real histories: median 6)
-    history_buckets: tuple[int, ...] = (0, 1, 3, 6, 11, 21, 51, 101)
-    batch_size: int = 4096  # rows per forward pass when scoring valid
-    device: str = "auto"  # auto: CUDA when present
-    bf16: bool | str = False  # bfloat16 autocast: true, false, or auto (where native)
-    calibration_bins: int = 10  # equal-width probability bins of the reliability diagram
-    progress: bool = True  # tqdm bar while scoring
-
-    def __post_init__(self) -> None:
-        edges = np.asarray(self.history_buckets)
-        if edges.size < 2 or np.any(np.diff(edges) <= 0):
-            raise ValueError(
-                "params:evaluation: history_buckets must be at least two strictly "
-                f"increasing edges, got {list(self.history_buckets)}"
-            )
-        if self.calibration_bins < 1 or self.batch_size < 1:
-            raise ValueError("params:evaluation: calibration_bins and batch_size must be >= 1")
-
-
-def config(params: Mapping[str, Any] | None) -> EvaluationConfig:
-    """``params:evaluation`` as an :class:`EvaluationConfig` (unknown keys raise)."""
-    return from_params(EvaluationConfig, params, "params:evaluation")
 
 
 def score_valid(
@@ -89,7 +58,7 @@ def score_valid(
         ``valid_predictions``: columns ``row`` (int64), ``prob`` (float32),
         ``label`` (float32), in valid row order.
     """
-    cfg = config(params)
+    cfg = evaluation_config(params)
     probs = score(
         model,
         valid_features,
@@ -350,7 +319,7 @@ def compute_breakdown(evaluation_rows: pd.DataFrame, params: dict[str, Any]) -> 
         Columns split, breakdown (``history_length`` / ``target_item``), bucket,
         rows, click_rate, auc, logloss.
     """
-    edges = config(params).history_buckets
+    edges = evaluation_config(params).history_buckets
     inner = bucket_labels(edges)
     records = []
     for split in SPLITS:

@@ -8,7 +8,6 @@ result.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -17,11 +16,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mmctr.config import from_params
 from mmctr.data.contract import RAW_FILES, parse_raw_tables
+from mmctr.pipelines.feature_engineering.config import feature_engineering_config
 
 __all__ = [
-    "FeatureEngineeringConfig",
     "build_features",
     "build_item_features",
     "build_split_features",
@@ -33,36 +31,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "valid", "test")  # test labels are absent or meaningless: never read
-
-
-@dataclasses.dataclass(frozen=True)
-class FeatureEngineeringConfig:
-    """The ``params:feature_engineering`` block."""
-
-    max_len: int = 100  # history kept per row (newest items); the seed reads width 100
-    seq_width: int | None = 100  # raw item_seq width (docs/DATA_CONTRACT.md); None: take train's
-    tags_width: int = 5  # item_tags per item, left-padded with 0
-    emb_dim: int = 128  # width of item_emb_d128
-    level_max: int | None = 10  # likes/views levels lie in 0..level_max; None: no bound
-    history_bins: int = 101  # profile histogram bins over lengths 0..max_len
-    chunk_rows: int = 1 << 18  # raw rows converted at a time (bounds extra memory)
-
-    def __post_init__(self) -> None:
-        for name in ("max_len", "tags_width", "emb_dim", "history_bins", "chunk_rows"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"params:feature_engineering.{name} must be >= 1")
-        if self.seq_width is not None and self.seq_width < 1:
-            raise ValueError(
-                "params:feature_engineering.seq_width must be >= 1 or null"
-            )
-        if self.level_max is not None and self.level_max < 0:
-            raise ValueError(
-                "params:feature_engineering.level_max must be >= 0 or null"
-            )
-
-
-def _config(params: Mapping[str, Any] | None) -> FeatureEngineeringConfig:
-    return from_params(FeatureEngineeringConfig, params, "params:feature_engineering")
 
 
 def _cut_history(item_seq: np.ndarray, max_len: int) -> np.ndarray:
@@ -203,7 +171,7 @@ def build_features(
     Raises:
         RawDataError: naming the file, column, first offending row, expected and found.
     """
-    cfg = _config(params)
+    cfg = feature_engineering_config(params)
     parsed = parse_raw_tables(
         raw_train,
         raw_valid,
@@ -266,7 +234,7 @@ def profile_data(
         never a train target) and "cold_target_row_share"}}, "history_length_histogram":
         {"bin_edges", "counts": {split: [...]}}}``.
     """
-    cfg = _config(params)
+    cfg = feature_engineering_config(params)
     tags = item_features["item_tags"]
     seen = np.zeros(len(tags), dtype=bool)  # items that are a train target
     seen[train_features["item_id"]] = True

@@ -9,56 +9,30 @@ stays as it was.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mmctr.config import from_params
 from mmctr.engine.scoring import score
+from mmctr.pipelines.submission.config import ID_COLUMN, submission_config
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "SubmissionConfig",
     "SubmissionError",
     "build_submission",
     "check_submission",
     "score_test",
 ]
 
-ID = "ID"
+ID = ID_COLUMN
 PROB = "prob"  # probability column of ``test_predictions``
-
-
-@dataclasses.dataclass(frozen=True)
-class SubmissionConfig:
-    """``params:submission``."""
-
-    probability_column: str = "Task1"  # the organisers' scorer reads `Task1`
-    batch_size: int = 4096  # rows per forward pass; memory only, not results
-    device: str = "auto"  # auto: CUDA when present
-    bf16: bool | str = False  # bfloat16 autocast: true, false, or auto (where native)
-    progress: bool = True  # tqdm bar while scoring
-
-    def __post_init__(self) -> None:
-        if not self.probability_column or self.probability_column == ID:
-            raise ValueError(
-                f"params:submission: probability_column must be a non-empty name other "
-                f"than '{ID}', got {self.probability_column!r}"
-            )
-        if self.batch_size < 1:
-            raise ValueError(f"params:submission: batch_size must be >= 1, got {self.batch_size}")
 
 
 class SubmissionError(ValueError):
     """The submission breaks its contract (row count, IDs, probability values)."""
-
-
-def _config(params: dict[str, Any] | None) -> SubmissionConfig:
-    return from_params(SubmissionConfig, params, "params:submission")
 
 
 def _num_rows(features: dict[str, np.ndarray]) -> int:
@@ -87,7 +61,7 @@ def score_test(
         ``test_predictions``: columns ``ID`` (int64, 0..N-1 in test row order) and
         ``prob`` (float32).
     """
-    cfg = _config(params)
+    cfg = submission_config(params)
     probs = score(
         model,
         test_features,
@@ -178,7 +152,7 @@ def build_submission(
         SubmissionError: when the submission breaks its contract (see
             :func:`check_submission`); nothing is then saved.
     """
-    cfg = _config(params)
+    cfg = submission_config(params)
     missing = [c for c in (ID, PROB) if c not in test_predictions.columns]
     if missing:
         raise SubmissionError(

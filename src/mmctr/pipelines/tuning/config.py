@@ -1,4 +1,5 @@
-"""``params:tuning`` as frozen dataclasses: the study, its budget and its search space."""
+"""``params:tuning`` as frozen dataclasses (the study, its budget and its search space),
+and its check."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from mmctr.config import from_params
+from mmctr.engine.checks import check_positive
 from mmctr.engine.trainer import TrainConfig
+from mmctr.parameters import as_mapping, register
 
 __all__ = ["Distribution", "TuningConfig", "tuning_config"]
 
@@ -107,3 +110,9 @@ def tuning_config(params: Mapping[str, Any]) -> TuningConfig:
         except (TypeError, ValueError) as err:
             raise ValueError(f"params:tuning.space.{key}: {err}") from err
     return from_params(TuningConfig, {**params, "space": space}, "params:tuning")
+
+
+@register("tuning")
+def _tuning(block: Any, params: Mapping[str, Any]) -> None:
+    cfg = tuning_config(as_mapping(block, "params:tuning"))
+    check_positive(cfg.n_trials, "params:tuning.n_trials")
