@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from mmctr.config import from_params
-from mmctr.engine.checks import check_bf16, check_device
+from mmctr.engine.scoring import ScoringConfig, check_scoring
 from mmctr.parameters import as_mapping, register
 
 __all__ = ["EvaluationConfig", "evaluation_config"]
@@ -26,6 +26,11 @@ class EvaluationConfig:
     bf16: bool | str = False  # bfloat16 autocast: true, false, or auto (where native)
     calibration_bins: int = 10  # equal-width probability bins of the reliability diagram
     progress: bool = True  # tqdm bar while scoring
+
+    @property
+    def scoring(self) -> ScoringConfig:
+        """How valid is scored."""
+        return ScoringConfig(self.batch_size, self.device, self.bf16, self.progress)
 
     def __post_init__(self) -> None:
         edges = np.asarray(self.history_buckets)
@@ -46,5 +51,4 @@ def evaluation_config(params: Mapping[str, Any] | None) -> EvaluationConfig:
 @register("evaluation")
 def _evaluation(block: Any, params: Mapping[str, Any]) -> None:
     cfg = evaluation_config(as_mapping(block, "params:evaluation"))
-    check_device(cfg.device, "params:evaluation.device")
-    check_bf16(cfg.bf16, "params:evaluation.bf16")
+    check_scoring(cfg.scoring, "params:evaluation")

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 
 from mmctr.engine.metrics import auc, logloss, metric_dict
-from mmctr.engine.scoring import score
+from mmctr.engine.scoring import score_split
 from mmctr.pipelines.evaluation.config import evaluation_config
 
 logger = logging.getLogger(__name__)
@@ -59,16 +59,8 @@ def score_valid(
         ``label`` (float32), in valid row order.
     """
     cfg = evaluation_config(params)
-    probs = score(
-        model,
-        valid_features,
-        valid_similarity,
-        {"item_features": item_features, "item_semantics": item_semantics},
-        batch_size=cfg.batch_size,
-        device=cfg.device,
-        bf16=cfg.bf16,
-        progress=cfg.progress,
-    )
+    probs = score_split(model, valid_features, valid_similarity, item_features,
+                        item_semantics, cfg.scoring)
     return pd.DataFrame(
         {
             "row": np.arange(len(probs), dtype=np.int64),

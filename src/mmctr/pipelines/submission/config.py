@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mmctr.config import from_params
-from mmctr.engine.checks import check_bf16, check_device
+from mmctr.engine.scoring import ScoringConfig, check_scoring
 from mmctr.parameters import as_mapping, register
 
 __all__ = ["ID_COLUMN", "SubmissionConfig", "submission_config"]
@@ -24,6 +24,11 @@ class SubmissionConfig:
     device: str = "auto"  # auto: CUDA when present
     bf16: bool | str = False  # bfloat16 autocast: true, false, or auto (where native)
     progress: bool = True  # tqdm bar while scoring
+
+    @property
+    def scoring(self) -> ScoringConfig:
+        """How test is scored."""
+        return ScoringConfig(self.batch_size, self.device, self.bf16, self.progress)
 
     def __post_init__(self) -> None:
         if not self.probability_column or self.probability_column == ID_COLUMN:
@@ -43,5 +48,4 @@ def submission_config(params: Mapping[str, Any] | None) -> SubmissionConfig:
 @register("submission")
 def _submission(block: Any, params: Mapping[str, Any]) -> None:
     cfg = submission_config(as_mapping(block, "params:submission"))
-    check_device(cfg.device, "params:submission.device")
-    check_bf16(cfg.bf16, "params:submission.bf16")
+    check_scoring(cfg.scoring, "params:submission")

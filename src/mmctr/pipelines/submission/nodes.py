@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmctr.engine.scoring import score
+from mmctr.engine.scoring import score_split
 from mmctr.pipelines.submission.config import ID_COLUMN, submission_config
 
 logger = logging.getLogger(__name__)
@@ -62,16 +62,8 @@ def score_test(
         ``prob`` (float32).
     """
     cfg = submission_config(params)
-    probs = score(
-        model,
-        test_features,
-        test_similarity,
-        {"item_features": item_features, "item_semantics": item_semantics},
-        batch_size=cfg.batch_size,
-        device=cfg.device,
-        bf16=cfg.bf16,
-        progress=cfg.progress,
-    )
+    probs = score_split(model, test_features, test_similarity, item_features,
+                        item_semantics, cfg.scoring)
     return pd.DataFrame({ID: np.arange(len(probs), dtype=np.int64), PROB: probs})
 
 
