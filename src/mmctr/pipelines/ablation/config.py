@@ -1,6 +1,6 @@
-"""``params:ablation``: how a variant resolves over ``params:training``, and the block's
-check (every variant, selected or not, against the model registry and the training
-configuration)."""
+"""``params:ablation`` as a frozen dataclass, how a variant resolves over
+``params:training``, and the block's check (every variant, selected or not, against the
+model registry and the training configuration)."""
 
 from __future__ import annotations
 
@@ -15,17 +15,49 @@ from mmctr.engine.fit import resolve_training
 from mmctr.engine.trainer import TrainConfig
 from mmctr.errors import ParameterError
 from mmctr.parameters import as_mapping, register
-from mmctr.pipelines.ablation.embedding_variants import VARIANT_KEY
 
-__all__ = ["BASELINES", "selected_variants", "variant_config"]
+__all__ = [
+    "BASELINES",
+    "VARIANT_KEY",
+    "AblationConfig", "ablation_config",
+    "selected_variants",
+    "variant_config",
+]
 
+#: the key of a variant that names an item-embedding recipe (see embedding_variants)
+VARIANT_KEY = "item_embedding"
 #: ``baseline`` names a variant may take
 BASELINES = ("lightgbm", "popularity")
 
 
+@dataclasses.dataclass(frozen=True)
+class AblationConfig:
+    """``params:ablation`` (checked as a whole by the block's validator below)."""
+
+    # variant name -> overrides of the training preset, or {baseline: NAME}
+    variants: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    run: Any = None  # the variants to run: a list, one name, or all / null for every one
+    seeds: int = 1  # runs per variant: the training seed, +1, +2 ...
+    # training-config overrides shared by every variant (a short, fixed budget)
+    budget: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    lightgbm: Mapping[str, Any] | None = None  # mmctr.engine.baselines.TreeConfig
+    popularity: Mapping[str, Any] | None = None  # mmctr.engine.baselines.PopularityConfig
+
+    @property
+    def selected(self) -> dict[str, dict[str, Any]]:
+        """The variants :attr:`run` names, in its order, with their overrides."""
+        return {name: dict(self.variants[name] or {})
+                for name in selected_variants(self.run, self.variants)}
+
+
+def ablation_config(params: Mapping[str, Any] | None) -> AblationConfig:
+    """``params:ablation`` as an :class:`AblationConfig` (unknown keys raise)."""
+    return from_params(AblationConfig, params, "params:ablation")
+
+
 def variant_config(
     training: Mapping[str, Any], budget: Mapping[str, Any], variant: Mapping[str, Any]
-):
+) -> tuple[str, dict[str, Any], TrainConfig]:
     """(model name, model params, TrainConfig) of one variant.
 
     Args:
@@ -56,6 +88,7 @@ def selected_variants(run: Any, variants: Mapping[str, Any]) -> list[str]:
 @register("ablation", after=("training",))
 def _ablation(block: Any, params: Mapping[str, Any]) -> None:
     block = as_mapping(block, "params:ablation")
+    ablation_config(block)
     variants = as_mapping(block.get("variants"), "params:ablation.variants")
     budget = as_mapping(block.get("budget"), "params:ablation.budget")
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
