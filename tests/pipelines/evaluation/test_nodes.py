@@ -18,7 +18,6 @@ from mmctr.pipelines.evaluation.nodes import (
     compute_metrics,
     gather_rows,
     score_valid,
-    trainable_parameters,
 )
 from mmctr.pipelines.evaluation.plots import (
     plot_auc_by_history,
@@ -192,16 +191,6 @@ def test_metrics_without_truth_skip_test(artifact):
     assert not [k for k in metrics if k.startswith("test_") or "oracle" in k]
     assert metrics["valid_auc"] == pytest.approx(roc_auc_score(VALID["label"], VALID_PROB))
     json.dumps(metrics, allow_nan=False)
-
-
-def test_trainable_parameters(artifact):
-    from mmctr.models import build_model, count_parameters
-
-    model = build_model(artifact["model_name"], artifact["model_params"], artifact["vocab"])
-    assert trainable_parameters(artifact) == count_parameters(model)
-    broken = {**artifact, "model_name": "no_such_model"}  # falls back to the state dict
-    assert trainable_parameters(broken) == sum(
-        t.numel() for t in artifact["state_dict"].values() if t.is_floating_point())
 
 
 def test_bucket_labels():

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mmctr.data.submission import SubmissionError
 from mmctr.pipelines.submission.nodes import (
-    SubmissionError,
     build_submission,
     score_test,
 )

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
+from mmctr.engine.fit import trainable_parameters
 from mmctr.engine.metrics import auc, logloss, metric_dict
 from mmctr.engine.scoring import score_split
 from mmctr.pipelines.evaluation.config import evaluation_config
@@ -29,7 +29,6 @@ __all__ = [
     "compute_metrics",
     "gather_rows",
     "score_valid",
-    "trainable_parameters",
 ]
 
 SPLITS = ("valid", "test")
@@ -172,26 +171,6 @@ def gather_rows(
             )
         )
     return pd.concat(frames, ignore_index=True)
-
-
-def trainable_parameters(artifact: Mapping[str, Any]) -> int:
-    """Trainable parameters of the saved model.
-
-    The model is rebuilt on the ``meta`` device (no memory, no weights) and its
-    ``requires_grad`` parameters counted; if that fails, the floating-point tensors
-    of the state dict are summed (which also counts float buffers, if any).
-    """
-    try:
-        from mmctr.models import build_model, count_parameters
-
-        with torch.device("meta"):
-            model = build_model(artifact["model_name"], artifact["model_params"], artifact["vocab"])
-        return int(count_parameters(model))
-    except Exception as err:  # noqa: BLE001 - a fallback count is better than none
-        logger.warning("could not rebuild the model to count parameters (%s); "
-                       "counting state_dict tensors instead", err)
-        return int(sum(t.numel() for t in artifact["state_dict"].values()
-                       if torch.is_floating_point(t)))
 
 
 def _clean(value: Any) -> Any:

@@ -7,12 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from mmctr.config import from_params
+from mmctr.data.submission import ID_COLUMN
 from mmctr.engine.scoring import ScoringConfig, check_scoring
 from mmctr.parameters import as_mapping, register
 
-__all__ = ["ID_COLUMN", "SubmissionConfig", "submission_config"]
-
-ID_COLUMN = "ID"  # the submission's row-id column (docs/DATA_CONTRACT.md)
+__all__ = ["SubmissionConfig", "submission_config"]
 
 
 @dataclasses.dataclass(frozen=True)
