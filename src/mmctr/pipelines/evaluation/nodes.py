@@ -182,6 +182,49 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _split_metrics(split: str, part: pd.DataFrame, oracle: Mapping[str, Any]) -> dict[str, Any]:
+    """``<split>_{auc,logloss,gauc,rows}`` and, when the truth is known, the oracle's
+    values and the gaps (see :func:`compute_metrics`)."""
+    out: dict[str, Any] = {}
+    labels, probs = part["label"].to_numpy(), part["prob"].to_numpy()
+    for key, value in metric_dict(labels, probs, part["user_id"].to_numpy()).items():
+        out[f"{split}_{key}"] = int(value) if key == "rows" else value
+    true_prob = part["true_prob"].to_numpy()
+    known = bool(np.isfinite(true_prob).all())
+    for name, fn in (("auc", auc), ("logloss", logloss)):
+        value = oracle.get(f"{split}_{name}")
+        if value is None and known:
+            value = fn(labels, true_prob)
+        if value is not None:
+            out[f"{split}_oracle_{name}"] = float(value)
+    if f"{split}_oracle_auc" in out:
+        out[f"{split}_oracle_auc_gap"] = out[f"{split}_oracle_auc"] - out[f"{split}_auc"]
+    if f"{split}_oracle_logloss" in out:
+        out[f"{split}_oracle_logloss_gap"] = (
+            out[f"{split}_logloss"] - out[f"{split}_oracle_logloss"]
+        )
+    return out
+
+
+def _model_summary(model: Mapping[str, Any], training_history: pd.DataFrame | None) -> dict[str, Any]:
+    """The model's name, size, best epoch and training throughput."""
+    history = training_history if training_history is not None else pd.DataFrame()
+    out: dict[str, Any] = {
+        "model_name": str(model["model_name"]),
+        "trainable_parameters": trainable_parameters(model),
+    }
+    best_epoch = model.get("best_epoch")
+    if best_epoch is None and "valid_auc" in history and len(history):
+        best_epoch = history.loc[history["valid_auc"].idxmax(), "epoch"]
+    out["best_epoch"] = int(best_epoch) if best_epoch is not None else None
+    out["epochs_trained"] = len(history)
+    if len(history):
+        out["best_valid_auc"] = float(history["valid_auc"].max())
+        if "samples_per_s" in history:
+            out["mean_samples_per_s"] = float(history["samples_per_s"].mean())
+    return out
+
+
 def compute_metrics(
     evaluation_rows: pd.DataFrame,
     synthetic_oracle: dict[str, Any] | None,
@@ -210,39 +253,10 @@ def compute_metrics(
     out: dict[str, Any] = {}
     for split in SPLITS:
         part = evaluation_rows[evaluation_rows["split"] == split]
-        if part.empty:
-            continue
-        labels, probs = part["label"].to_numpy(), part["prob"].to_numpy()
-        for key, value in metric_dict(labels, probs, part["user_id"].to_numpy()).items():
-            out[f"{split}_{key}"] = int(value) if key == "rows" else value
-        true_prob = part["true_prob"].to_numpy()
-        known = bool(np.isfinite(true_prob).all())
-        for name, fn in (("auc", auc), ("logloss", logloss)):
-            value = oracle.get(f"{split}_{name}")
-            if value is None and known:
-                value = fn(labels, true_prob)
-            if value is not None:
-                out[f"{split}_oracle_{name}"] = float(value)
-        if f"{split}_oracle_auc" in out:
-            out[f"{split}_oracle_auc_gap"] = out[f"{split}_oracle_auc"] - out[f"{split}_auc"]
-        if f"{split}_oracle_logloss" in out:
-            out[f"{split}_oracle_logloss_gap"] = (
-                out[f"{split}_logloss"] - out[f"{split}_oracle_logloss"]
-            )
+        if not part.empty:
+            out.update(_split_metrics(split, part, oracle))
     out["has_test_labels"] = bool((evaluation_rows["split"] == "test").any())
-
-    history = training_history if training_history is not None else pd.DataFrame()
-    out["model_name"] = str(model["model_name"])
-    out["trainable_parameters"] = trainable_parameters(model)
-    best_epoch = model.get("best_epoch")
-    if best_epoch is None and "valid_auc" in history and len(history):
-        best_epoch = history.loc[history["valid_auc"].idxmax(), "epoch"]
-    out["best_epoch"] = int(best_epoch) if best_epoch is not None else None
-    out["epochs_trained"] = len(history)
-    if len(history):
-        out["best_valid_auc"] = float(history["valid_auc"].max())
-        if "samples_per_s" in history:
-            out["mean_samples_per_s"] = float(history["samples_per_s"].mean())
+    out.update(_model_summary(model, training_history))
     for split in SPLITS:
         if f"{split}_auc" in out:
             logger.info("%s: AUC %s, logloss %s, gAUC %s, oracle gap %s", split,
