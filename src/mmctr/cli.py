@@ -48,7 +48,7 @@ def _run(traceback: bool = False, **kwargs: Any) -> Any:
         if OUTBOX.get("summary"):
             click.echo(OUTBOX["summary"])
         return result
-    except Exception as exc:  # noqa: BLE001 - expected errors become one line
+    except Exception as exc:  # expected errors become one line
         error = expected_error(exc)
         if error is None or show_traceback:
             raise

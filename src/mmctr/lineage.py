@@ -152,7 +152,7 @@ class Lineage:
         stage = (stamp or {}).get("stage") or self._stage_of(name)
         return stage or "the stage that writes it"
 
-    def _problems(self, names: list[str]) -> list[tuple[list[str], str]]:
+    def _problems(self, names: list[str]) -> list[tuple[list[str], str]]:  # noqa: C901 - one pass per kind of inconsistency
         """Every inconsistency among the datasets ``names``: (stages to rerun, message)."""
         problems: list[tuple[list[str], str]] = []
         stamps: dict[str, dict[str, Any]] = {}

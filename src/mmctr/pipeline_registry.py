@@ -52,24 +52,27 @@ def pipeline_names() -> list[str]:
     return sorted({*packages, "__default__"})
 
 
+def stage_pipeline(name: str) -> Pipeline:
+    """The plain (not namespaced) pipeline of the stage package ``name``."""
+    return importlib.import_module(f"mmctr.pipelines.{name}.pipeline").create_pipeline()
+
+
+def chain(names: tuple[str, ...] | list[str]) -> Pipeline:
+    """The stages ``names``, each namespaced (:func:`as_stage`), as one pipeline."""
+    return sum((as_stage(stage_pipeline(name), name) for name in names), Pipeline([]))
+
+
 def all_stages() -> dict[str, Pipeline]:
     """Every stage pipeline, built from its package (whatever Kedro loaded for this run)."""
-    stages = {}
-    for name in pipeline_names():
-        if name in COMPOSITES:
-            continue
-        module = importlib.import_module(f"mmctr.pipelines.{name}.pipeline")
-        stages[name] = module.create_pipeline()
-    return stages
+    return {name: stage_pipeline(name) for name in pipeline_names() if name not in COMPOSITES}
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
 
     Every stage is a namespaced modular pipeline (:func:`as_stage`). ``__default__``
-    chains synthetic → feature_engineering → item_embedding → semantic_similarity →
-    training → evaluation → submission; ``real_data`` is the same chain without
-    ``synthetic``, the default of the ``microlens`` environment.
+    chains the stages of :data:`DEFAULT_CHAIN`; ``real_data`` (its own package) is the
+    same chain without ``synthetic``, the default of the ``microlens`` environment.
 
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects.

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from mmctr.engine.fit import model_vocab, resolve_training
+from mmctr.engine.fit import model_vocab, resolve_training, trainable_parameters
 from mmctr.engine.trainer import TrainConfig
+from tests.pipelines.evaluation.tiny_inputs import tiny_artifact
 
 PARAMS = {
     "preset": "default",
@@ -45,3 +46,14 @@ def test_model_vocab_takes_emb_dim_from_the_item_table():
     items = {"item_emb": np.zeros((3, 40), np.float32), "item_tags": np.zeros((3, 5))}
     assert model_vocab({"item": 3, "emb_dim": 128}, None, item_features=items)["emb_dim"] == 40
     assert model_vocab({"item": 3, "emb_dim": 128}, None)["emb_dim"] == 128
+
+
+def test_trainable_parameters():
+    artifact = tiny_artifact()
+    from mmctr.models import build_model, count_parameters
+
+    model = build_model(artifact["model_name"], artifact["model_params"], artifact["vocab"])
+    assert trainable_parameters(artifact) == count_parameters(model)
+    broken = {**artifact, "model_name": "no_such_model"}  # falls back to the state dict
+    assert trainable_parameters(broken) == sum(
+        t.numel() for t in artifact["state_dict"].values() if t.is_floating_point())

@@ -6,7 +6,7 @@ import pytest
 from mmctr import tracking
 from mmctr.engine.fit import resolve_training
 from mmctr.engine.trainer import TrainConfig
-from mmctr.pipelines.ablation.nodes import variant_config
+from mmctr.pipelines.ablation.config import variant_config
 from mmctr.tracking.config import recorded_training, tracking_config
 from mmctr.tracking.hooks import TrackingHooks
 

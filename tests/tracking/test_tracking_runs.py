@@ -13,7 +13,7 @@ from kedro.io.core import Version
 from mmctr.datasets import TorchDataset
 from mmctr.engine.fit import resolve_training
 from mmctr.engine.trainer import TrainConfig
-from mmctr.pipelines.ablation.nodes import variant_config
+from mmctr.pipelines.ablation.config import variant_config
 
 from ..conftest import run_kedro
 

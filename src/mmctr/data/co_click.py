@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F  # noqa: N812
+from torch.nn import functional as F
 
 __all__ = ["CoClickConfig", "click_pairs", "train_projection"]
 

@@ -137,7 +137,7 @@ def remove_stale_temporaries(folders: list[str | os.PathLike]) -> list[Path]:
     return removed
 
 
-class atomic_path:  # noqa: N801 - used like a function: ``with atomic_path(p) as tmp``
+class atomic_path:  # lower case: used like a function: ``with atomic_path(p) as tmp``
     """Context manager yielding a temporary path that replaces ``path`` on success.
 
     Example:

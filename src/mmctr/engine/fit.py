@@ -22,7 +22,7 @@ from mmctr.models import build_model, count_parameters
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["fit", "model_vocab", "resolve_training"]
+__all__ = ["fit", "model_vocab", "resolve_training", "trainable_parameters"]
 
 
 def resolve_training(params: Mapping[str, Any]) -> tuple[str, dict[str, Any], TrainConfig]:
@@ -110,3 +110,21 @@ def fit(
         "trainable_parameters": n_params,
         "train_seconds": time.perf_counter() - start,
     }
+
+
+def trainable_parameters(artifact: Mapping[str, Any]) -> int:
+    """Trainable parameters of the saved model.
+
+    The model is rebuilt on the ``meta`` device (no memory, no weights) and its
+    ``requires_grad`` parameters counted; if that fails, the floating-point tensors
+    of the state dict are summed (which also counts float buffers, if any).
+    """
+    try:
+        with torch.device("meta"):
+            model = build_model(artifact["model_name"], artifact["model_params"], artifact["vocab"])
+        return int(count_parameters(model))
+    except Exception as err:  # noqa: BLE001 - a fallback count is better than none
+        logger.warning("could not rebuild the model to count parameters (%s); "
+                       "counting state_dict tensors instead", err)
+        return int(sum(t.numel() for t in artifact["state_dict"].values()
+                       if torch.is_floating_point(t)))

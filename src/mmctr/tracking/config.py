@@ -1,12 +1,15 @@
-"""``params:tracking`` as a frozen dataclass, and the canonical training block of a run."""
+"""``params:tracking`` as a frozen dataclass and its check, and the canonical training block
+of a run."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from mmctr.config import from_params
+from mmctr.parameters import as_mapping, register
 
 __all__ = ["ENV_SWITCH", "TrackingConfig", "recorded_training", "tracking_config"]
 
@@ -55,6 +58,11 @@ def tracking_config(params: Mapping[str, Any] | None, environ: Mapping[str, str]
     if switch:
         raise ValueError(f"{ENV_SWITCH}={switch!r}: expected one of {sorted(_OFF | _ON)}")
     return cfg
+
+
+@register("tracking")
+def _tracking(block: Any, params: Mapping[str, Any]) -> None:
+    tracking_config(as_mapping(block or {}, "params:tracking"), os.environ)
 
 
 def _plain(value: Any) -> Any:

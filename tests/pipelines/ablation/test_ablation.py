@@ -2,11 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mmctr.pipelines.ablation.config import variant_config
 from mmctr.pipelines.ablation.nodes import (
     _baseline_runs,
     _summarise,
     ablation_table_markdown,
-    variant_config,
 )
 
 from ...conftest import run_kedro

@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mmctr.pipelines.ablation.config import variant_config
 from mmctr.pipelines.ablation.embedding_variants import (
     recipe_item_tables,
     variant_recipe,
 )
-from mmctr.pipelines.ablation.nodes import variant_config
 
 from ...conftest import run_kedro
 from ..item_embedding.tiny_inputs import (

@@ -9,18 +9,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from matplotlib.figure import Figure
 from sklearn.metrics import log_loss, roc_auc_score
 
 from mmctr.pipelines.evaluation.nodes import (
-    EvaluationConfig,
     bucket_labels,
     compute_breakdown,
     compute_metrics,
     gather_rows,
     score_valid,
-    trainable_parameters,
 )
 from mmctr.pipelines.evaluation.plots import (
     plot_auc_by_history,
@@ -92,13 +89,6 @@ def _rows(truth: pd.DataFrame | None) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def artifact():
     return tiny_artifact()
-
-
-def test_base_parameters_build_config():
-    params = yaml.safe_load((CONF / "base" / "parameters_evaluation.yml").read_text())
-    cfg = EvaluationConfig(**{k: tuple(v) if isinstance(v, list) else v
-                              for k, v in params["evaluation"].items()})
-    assert cfg.history_buckets == (0, 1, 3, 6, 11, 21, 51, 101)
 
 
 def test_bad_parameters_raise():
@@ -201,16 +191,6 @@ def test_metrics_without_truth_skip_test(artifact):
     assert not [k for k in metrics if k.startswith("test_") or "oracle" in k]
     assert metrics["valid_auc"] == pytest.approx(roc_auc_score(VALID["label"], VALID_PROB))
     json.dumps(metrics, allow_nan=False)
-
-
-def test_trainable_parameters(artifact):
-    from mmctr.models import build_model, count_parameters
-
-    model = build_model(artifact["model_name"], artifact["model_params"], artifact["vocab"])
-    assert trainable_parameters(artifact) == count_parameters(model)
-    broken = {**artifact, "model_name": "no_such_model"}  # falls back to the state dict
-    assert trainable_parameters(broken) == sum(
-        t.numel() for t in artifact["state_dict"].values() if t.is_floating_point())
 
 
 def test_bucket_labels():

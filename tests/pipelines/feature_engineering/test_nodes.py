@@ -9,12 +9,10 @@ import pytest
 from matplotlib.figure import Figure
 
 from mmctr.data.contract import parse_item_info
+from mmctr.data.features import build_item_features, dense_tag_ids, infer_vocab
+from mmctr.pipelines.feature_engineering.config import FeatureEngineeringConfig
 from mmctr.pipelines.feature_engineering.nodes import (
-    FeatureEngineeringConfig,
     build_features,
-    build_item_features,
-    build_split_features,
-    infer_vocab,
     plot_history_lengths,
     profile_data,
 )
@@ -126,12 +124,6 @@ def test_history_cut_keeps_the_newest_items(tables) -> None:
     assert out["vocab"]["max_len"] == 10
 
 
-def test_build_split_features_left_pads_a_wider_max_len() -> None:
-    parsed = {"item_seq": np.array([[0, 5, 6], [7, 8, 9]], dtype=np.int32)}
-    out = build_split_features(parsed, max_len=5)
-    np.testing.assert_array_equal(out["item_seq"], [[0, 0, 0, 5, 6], [0, 0, 7, 8, 9]])
-
-
 def test_chunked_conversion_gives_identical_features(tables, built) -> None:
     out = _build(tables, chunk_rows=7)
     for key in ("train", "valid", "test", "items"):
@@ -217,8 +209,6 @@ def test_plot_history_lengths(profile) -> None:
 
 
 def test_sparse_tag_ids_are_renumbered_never_a_giant_table():
-    from mmctr.pipelines.feature_engineering.nodes import dense_tag_ids
-
     tables = make_raw_tables()
     tags = np.array([np.array(t) for t in tables["item_info"]["item_tags"]], dtype=np.int64)
     sparse = np.where(tags > 0, tags * 10**8 + 7, 0).astype(np.int32)  # up to ~1.2e9

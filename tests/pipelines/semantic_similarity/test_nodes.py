@@ -7,8 +7,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from mmctr.data.kernels import ROW_STATS
+from mmctr.pipelines.semantic_similarity.config import SemanticSimilarityConfig
 from mmctr.pipelines.semantic_similarity.nodes import (
-    SemanticSimilarityConfig,
     assemble_item_semantics,
     item_popularity,
     normalise_embeddings,

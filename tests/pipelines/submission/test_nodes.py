@@ -7,11 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
+from mmctr.data.submission import SubmissionError
 from mmctr.pipelines.submission.nodes import (
-    SubmissionConfig,
-    SubmissionError,
     build_submission,
     score_test,
 )
@@ -43,12 +41,6 @@ def test_features():
 def predictions():
     return pd.DataFrame({"ID": np.arange(N, dtype=np.int64),
                          "prob": np.linspace(0.0, 1.0, N, dtype=np.float32)})
-
-
-def test_base_parameters_build_config():
-    params = yaml.safe_load((CONF / "base" / "parameters_submission.yml").read_text())
-    cfg = SubmissionConfig(**params["submission"])
-    assert cfg.probability_column == "Task1" and cfg.device == "auto" and cfg.bf16 is False
 
 
 def test_unknown_parameter_raises(predictions, test_features):

@@ -13,8 +13,8 @@ import yaml
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from mmctr.data.submission import SubmissionError
 from mmctr.pipelines.submission import create_pipeline
-from mmctr.pipelines.submission.nodes import SubmissionError
 from tests.pipelines.evaluation.tiny_inputs import (
     tiny_artifact,
     tiny_items,

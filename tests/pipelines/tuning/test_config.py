@@ -1,7 +1,7 @@
 import pytest
 
-from mmctr.pipelines.tuning.config import tuning_config
-from mmctr.pipelines.tuning.nodes import _check_space, best_parameters, trial_config
+from mmctr.pipelines.tuning.config import trial_config, tuning_config
+from mmctr.pipelines.tuning.nodes import _check_space, best_parameters
 
 TRAINING = {"preset": "default",
             "presets": {"default": {"model": {"name": "transformer_dcn", "embedding_dim": 8,

@@ -24,13 +24,11 @@ from mmctr.data.embedding import (
     compute_recipe,
     load_item_modalities,
 )
+from mmctr.pipelines.ablation.config import VARIANT_KEY, ablation_config
 
 __all__ = ["VARIANT_KEY", "recipe_item_tables", "variant_recipe"]
 
 logger = logging.getLogger(__name__)
-
-VARIANT_KEY = "item_embedding"  # the key of an ablation variant that names a recipe
-
 
 def variant_recipe(
     variant: Mapping[str, Any], item_params: Mapping[str, Any]
@@ -65,10 +63,9 @@ def recipe_item_tables(
     Raises:
         ValueError: a variant needs raw features and ``item_feature.parquet`` is absent.
     """
-    variants = params["variants"]
-    selected = params.get("run") or list(variants)
-    wanted = {name: variant_recipe(variants[name] or {}, item_params)
-              for name in selected if name in variants}
+    selected = ablation_config(params).selected
+    wanted = {name: variant_recipe(overrides, item_params)
+              for name, overrides in selected.items()}
     wanted = {name: p for name, p in wanted.items() if p is not None}
     if not wanted:
         return {}

@@ -25,7 +25,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmctr import tracking
-from mmctr.config import deep_merge, from_params
+from mmctr.config import from_params
 from mmctr.engine.baselines import (
     PopularityConfig,
     TreeConfig,
@@ -37,47 +37,46 @@ from mmctr.engine.batching import merge_rows
 from mmctr.engine.fit import fit, model_vocab, resolve_training
 from mmctr.engine.metrics import auc, grouped_auc, logloss
 from mmctr.engine.precision import native_bf16
-from mmctr.engine.scoring import score
-from mmctr.engine.trainer import resolve_device
-from mmctr.pipelines.ablation.embedding_variants import VARIANT_KEY
+from mmctr.engine.scoring import ScoringConfig, score_split
+from mmctr.engine.trainer import TrainConfig, resolve_device
+from mmctr.pipelines.ablation.config import (
+    BASELINES,
+    AblationConfig,
+    ablation_config,
+    variant_config,
+)
 
 logger = logging.getLogger(__name__)
 
-#: ``baseline`` names a variant may take
-BASELINES = ("lightgbm", "popularity")
-
 __all__ = [
+    "AblationData",
+    "ablation_data",
     "ablation_plot",
     "ablation_table_markdown",
     "run_ablation",
-    "selected_variants",
-    "variant_config",
 ]
 
 
-def variant_config(
-    training: Mapping[str, Any], budget: Mapping[str, Any], variant: Mapping[str, Any]
-):
-    """(model name, model params, TrainConfig) of one variant.
+@dataclasses.dataclass(frozen=True)
+class AblationData:
+    """What every variant is trained and measured on, built once (:func:`ablation_data`)."""
 
-    Args:
-        training: the ``training`` parameter block (its preset is the base).
-        budget: training-config overrides shared by every variant (epochs ...).
-        variant: this variant's overrides.
-    """
-    name, model_params, cfg = resolve_training(training)
-    variant = dict(variant)
-    variant.pop(VARIANT_KEY, None)  # an item-embedding recipe: see embedding_variants
-    model_over = dict(variant.pop("model", {}))
-    if variant.pop("model_reset", False):
-        model_params = {}
-    model_params = deep_merge(model_params, model_over)
-    name = model_params.pop("name", name)
-    cfg = dataclasses.replace(cfg, **{**dict(budget), **variant})
-    return name, model_params, cfg
+    train: Mapping[str, np.ndarray]  # train rows: features with similarity (batch keys)
+    valid: Mapping[str, np.ndarray]  # valid rows (with label and user_id)
+    test: Mapping[str, np.ndarray]  # test rows
+    items: Mapping[str, Mapping[str, np.ndarray] | None]  # item_features, item_semantics
+    vocab: Mapping[str, int]  # the model vocabulary of those items
+    truth: pd.DataFrame | None  # hidden test labels in row order (synthetic data only)
+    oracle: Mapping[str, float]  # split -> AUC of the true probabilities (synthetic only)
+    # variant -> (item sources, vocabulary) for the variants that name an embedding recipe
+    recipe_items: Mapping[str, tuple[Mapping[str, Any], Mapping[str, int]]]
+
+    def items_of(self, variant: str) -> tuple[Mapping[str, Any], Mapping[str, int]]:
+        """The item sources and vocabulary ``variant`` trains on."""
+        return self.recipe_items.get(variant, (self.items, self.vocab))
 
 
-def run_ablation(
+def ablation_data(
     train_features: dict[str, np.ndarray],
     train_similarity: dict[str, np.ndarray],
     valid_features: dict[str, np.ndarray],
@@ -88,99 +87,127 @@ def run_ablation(
     item_semantics: dict[str, np.ndarray],
     vocab: dict[str, int],
     synthetic_truth: pd.DataFrame | None,
-    training: dict[str, Any],
-    params: dict[str, Any],
     item_tables: Mapping[str, dict[str, np.ndarray]] | None = None,
-) -> pd.DataFrame:
-    """Train every variant of ``params["variants"]`` with ``params["seeds"]`` seeds.
+) -> AblationData:
+    """Gather the splits, item tables and hidden labels every variant is measured on.
 
-    ``item_tables`` (variant → item table) replaces the item table of the variants that
-    name an item-embedding recipe (:mod:`.embedding_variants`).
+    Args:
+        train_features, valid_features, test_features: the splits' feature arrays.
+        train_similarity, valid_similarity, test_similarity: their similarity arrays.
+        item_features: the item table (tags, frozen embeddings).
+        item_semantics: RQ codes and nearest neighbours per item.
+        vocab: vocabulary sizes.
+        synthetic_truth: hidden labels and true probabilities (``None`` on real data).
+        item_tables: variant → item table, for the variants that name an item-embedding
+            recipe (:mod:`.embedding_variants`).
+
+    Returns:
+        An :class:`AblationData`.
+    """
+    items = {"item_features": item_features, "item_semantics": item_semantics}
+    recipe_items = {
+        variant: ({**items, "item_features": table},
+                  model_vocab(vocab, item_semantics, train_similarity, table))
+        for variant, table in (item_tables or {}).items()
+    }
+    oracle = {}
+    if synthetic_truth is not None:
+        for split in ("valid", "test"):
+            part = synthetic_truth[synthetic_truth["split"] == split]
+            oracle[split] = auc(part["label"], part["prob"])
+    return AblationData(
+        train=merge_rows(train_features, train_similarity),
+        valid=merge_rows(valid_features, valid_similarity),
+        test=merge_rows(test_features, test_similarity),
+        items=items,
+        vocab=model_vocab(vocab, item_semantics, train_similarity, item_features),
+        truth=_test_truth(synthetic_truth),
+        oracle=oracle,
+        recipe_items=recipe_items,
+    )
+
+
+def run_ablation(
+    data: AblationData, training: dict[str, Any], params: dict[str, Any]
+) -> pd.DataFrame:
+    """Train and measure every selected variant of ``params:ablation``, one after another.
+
+    Args:
+        data: the splits and items (:func:`ablation_data`).
+        training: ``params:training`` (its preset is every variant's base).
+        params: ``params:ablation`` (checked before the run: variants, seeds, budget).
 
     Returns:
         One row per variant: mean (and standard deviation over seeds) of valid AUC and
         test AUC, valid logloss / gAUC, the oracle AUCs when hidden labels exist,
         trainable parameters, training time and throughput.
     """
-    sources = {"item_features": item_features, "item_semantics": item_semantics}
-    full_vocab = model_vocab(vocab, item_semantics, train_similarity, item_features)
-    item_tables = item_tables or {}
-    train_rows = merge_rows(train_features, train_similarity)
-    valid_rows = merge_rows(valid_features, valid_similarity)
-    test_rows = merge_rows(test_features, test_similarity)
-    truth = _test_truth(synthetic_truth)
-    n_seeds = int(params.get("seeds", 1))
-    if n_seeds < 1:
-        raise ValueError(f"params:ablation.seeds must be ≥ 1, got {n_seeds}")
+    cfg = ablation_config(params)
+    variants = cfg.selected  # envs soft-merge variants: run says which
     rows = []
-    variants = params["variants"]
-    selected = selected_variants(params.get("run"), variants)  # envs soft-merge variants
-    unknown = sorted(set(selected) - set(variants))
-    if unknown:
-        raise ValueError(f"params:ablation.run: unknown variant(s) {unknown}; known: {list(variants)}")
-    variants = {name: variants[name] for name in selected}
     for i, (variant, overrides) in enumerate(variants.items(), start=1):
-        overrides = dict(overrides or {})
-        baseline = overrides.pop("baseline", None)
-        if baseline is not None:
-            logger.info("ablation %d/%d: %s (baseline)", i, len(variants), variant)
-            runs = _baseline_runs(baseline, train_rows, valid_rows, test_rows, truth,
-                                  full_vocab, params, resolve_training(training)[2].seed,
-                                  n_seeds)
-            rows.append(_summarise(variant, baseline, runs))
-            tracking.record_child_run(f"ablation/{variant}", {"variant": variant,
-                                      "baseline": baseline, "seeds": len(runs)}, None, rows[-1])
-            continue
-        name, model_params, cfg = variant_config(training, params.get("budget", {}), overrides)
-        logger.info("ablation %d/%d: %s (%s), %d seed(s)", i, len(variants), variant, name,
-                    n_seeds)
-        if cfg.bf16 is True and not native_bf16(resolve_device(cfg.device)):
-            logger.warning("ablation: skipping %s (no native bf16 on this machine)", variant)
-            rows.append({"variant": variant, "model": name,
-                         "note": "skipped: no native bf16 on this machine (emulated: see benchmarks/results.md)"})
-            continue
-        v_sources, v_vocab = sources, full_vocab
-        if variant in item_tables:  # this variant's item-embedding recipe
-            v_sources = {**sources, "item_features": item_tables[variant]}
-            v_vocab = model_vocab(vocab, item_semantics, train_similarity, item_tables[variant])
-        runs = []
-        for k in range(n_seeds):
-            seeded = dataclasses.replace(cfg, seed=cfg.seed + k)
-            artifact = fit(name, model_params, seeded, train_rows, valid_rows, v_sources,
-                           v_vocab)
-            score_args = dict(item_sources=v_sources, batch_size=cfg.eval_batch_size,
-                              device=cfg.device, bf16=cfg.bf16, progress=False)
-            valid_p = score(artifact, valid_features, valid_similarity, **score_args)
-            test_p = (score(artifact, test_features, test_similarity, **score_args)
-                      if truth is not None else None)
-            run = _metrics(valid_features, valid_p, truth, test_p)
-            run.update({
-                "trainable_parameters": artifact["trainable_parameters"],
-                "train_seconds": artifact["train_seconds"],
-                "samples_per_s": float(np.mean([h["samples_per_s"] for h in artifact["history"]])),
-                "best_epoch": artifact["best_epoch"],
-            })
-            runs.append(run)
-        rows.append(_summarise(variant, name, runs))
-        tracking.record_child_run(  # a run nested under this command's, when tracked
-            f"ablation/{variant}", {"variant": variant, "model.name": name, "seeds": n_seeds,
-                                     **{f"model.{k}": v for k, v in model_params.items()}},
-            {"training": tracking.recorded_training(name, model_params, dataclasses.asdict(cfg))},
-            rows[-1])
+        logger.info("ablation %d/%d: %s", i, len(variants), variant)
+        rows.append(_run_variant(data, training, cfg, variant, overrides))
     table = pd.DataFrame(rows)
-    if synthetic_truth is not None:
-        for split in ("valid", "test"):
-            part = synthetic_truth[synthetic_truth["split"] == split]
-            table[f"oracle_{split}_auc"] = auc(part["label"], part["prob"])
+    for split, value in data.oracle.items():
+        table[f"oracle_{split}_auc"] = value
     return table
 
 
-def selected_variants(run: Any, variants: Mapping[str, Any]) -> list[str]:
-    """The variants ``params:ablation.run`` names: a list, one name, or ``all`` / null for
-    every variant in ``variants``."""
-    if run is None or run == "all":
-        return list(variants)
-    return [run] if isinstance(run, str) else list(run)
+def _run_variant(data: AblationData, training: Mapping[str, Any], cfg: AblationConfig,
+                 variant: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """One table row: a baseline, or a model trained and scored with every seed."""
+    baseline = overrides.pop("baseline", None)
+    if baseline is not None:
+        seed = resolve_training(training)[2].seed
+        runs = _baseline_runs(baseline, data.train, data.valid, data.test, data.truth,
+                              data.vocab, {"lightgbm": cfg.lightgbm, "popularity": cfg.popularity},
+                              seed, cfg.seeds)
+        row = _summarise(variant, baseline, runs)
+        tracking.record_child_run(f"ablation/{variant}", {"variant": variant,
+                                  "baseline": baseline, "seeds": len(runs)}, None, row)
+        return row
+    name, model_params, train_cfg = variant_config(training, cfg.budget, overrides)
+    logger.info("ablation %s: %s, %d seed(s)", variant, name, cfg.seeds)
+    if train_cfg.bf16 is True and not native_bf16(resolve_device(train_cfg.device)):
+        logger.warning("ablation: skipping %s (no native bf16 on this machine)", variant)
+        return {"variant": variant, "model": name,
+                "note": "skipped: no native bf16 on this machine (emulated: see benchmarks/results.md)"}
+    sources, vocab = data.items_of(variant)
+    runs = [
+        _train_and_score(data, sources, vocab, name, model_params,
+                         dataclasses.replace(train_cfg, seed=train_cfg.seed + k))
+        for k in range(cfg.seeds)
+    ]
+    row = _summarise(variant, name, runs)
+    tracking.record_child_run(  # a run nested under this command's, when tracked
+        f"ablation/{variant}", {"variant": variant, "model.name": name, "seeds": cfg.seeds,
+                                 **{f"model.{k}": v for k, v in model_params.items()}},
+        {"training": tracking.recorded_training(name, model_params, dataclasses.asdict(train_cfg))},
+        row)
+    return row
+
+
+def _train_and_score(data: AblationData, sources: Mapping[str, Any], vocab: Mapping[str, int],
+                     name: str, model_params: Mapping[str, Any],
+                     cfg: TrainConfig) -> dict[str, float]:
+    """Fit one model with ``cfg`` (its seed included) and measure it on valid and test."""
+    artifact = fit(name, model_params, cfg, data.train, data.valid, sources, vocab)
+    scoring = ScoringConfig(batch_size=cfg.eval_batch_size, device=cfg.device, bf16=cfg.bf16,
+                            progress=False)
+    valid_p = score_split(artifact, data.valid, None, sources["item_features"],
+                          sources["item_semantics"], scoring)
+    test_p = (score_split(artifact, data.test, None, sources["item_features"],
+                          sources["item_semantics"], scoring)
+              if data.truth is not None else None)
+    run = _metrics(data.valid, valid_p, data.truth, test_p)
+    run.update({
+        "trainable_parameters": artifact["trainable_parameters"],
+        "train_seconds": artifact["train_seconds"],
+        "samples_per_s": float(np.mean([h["samples_per_s"] for h in artifact["history"]])),
+        "best_epoch": artifact["best_epoch"],
+    })
+    return run
 
 
 def _metrics(

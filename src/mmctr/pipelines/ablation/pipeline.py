@@ -3,7 +3,7 @@
 from kedro.pipeline import Node, Pipeline
 
 from .embedding_variants import recipe_item_tables
-from .nodes import ablation_plot, ablation_table_markdown, run_ablation
+from .nodes import ablation_data, ablation_plot, ablation_table_markdown, run_ablation
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -22,7 +22,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="ablation_item_tables_node",
             ),
             Node(
-                func=run_ablation,
+                func=ablation_data,
                 inputs=[
                     "train_features",
                     "train_similarity",
@@ -34,10 +34,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "item_semantics",
                     "vocab",
                     "synthetic_truth",
-                    "params:training",
-                    "params:ablation",
                     "ablation_item_tables",
                 ],
+                outputs="ablation_data",
+                name="ablation_data_node",
+            ),
+            Node(
+                func=run_ablation,
+                inputs=["ablation_data", "params:training", "params:ablation"],
                 outputs="ablation_table",
                 name="run_ablation_node",
             ),

@@ -7,7 +7,6 @@ every test metric is skipped. All metrics come from :mod:`mmctr.engine.metrics`.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from collections.abc import Mapping
@@ -15,56 +14,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
-from mmctr.config import from_params
+from mmctr.engine.fit import trainable_parameters
 from mmctr.engine.metrics import auc, logloss, metric_dict
-from mmctr.engine.scoring import score
+from mmctr.engine.scoring import score_split
+from mmctr.pipelines.evaluation.config import evaluation_config
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "SPLITS",
-    "EvaluationConfig",
     "bucket_labels",
     "compute_breakdown",
     "compute_metrics",
-    "config",
     "gather_rows",
     "score_valid",
-    "trainable_parameters",
 ]
 
 SPLITS = ("valid", "test")
 BREAKDOWN_COLUMNS = ["split", "breakdown", "bucket", "rows", "click_rate", "auc", "logloss"]
-
-
-@dataclasses.dataclass(frozen=True)
-class EvaluationConfig:
-    """``params:evaluation``."""
-
-    # history-length bucket edges: [e_i, e_{i+1}) per bucket (real histories: median 6)
-    history_buckets: tuple[int, ...] = (0, 1, 3, 6, 11, 21, 51, 101)
-    batch_size: int = 4096  # rows per forward pass when scoring valid
-    device: str = "auto"  # auto: CUDA when present
-    bf16: bool | str = False  # bfloat16 autocast: true, false, or auto (where native)
-    calibration_bins: int = 10  # equal-width probability bins of the reliability diagram
-    progress: bool = True  # tqdm bar while scoring
-
-    def __post_init__(self) -> None:
-        edges = np.asarray(self.history_buckets)
-        if edges.size < 2 or np.any(np.diff(edges) <= 0):
-            raise ValueError(
-                "params:evaluation: history_buckets must be at least two strictly "
-                f"increasing edges, got {list(self.history_buckets)}"
-            )
-        if self.calibration_bins < 1 or self.batch_size < 1:
-            raise ValueError("params:evaluation: calibration_bins and batch_size must be >= 1")
-
-
-def config(params: Mapping[str, Any] | None) -> EvaluationConfig:
-    """``params:evaluation`` as an :class:`EvaluationConfig` (unknown keys raise)."""
-    return from_params(EvaluationConfig, params, "params:evaluation")
 
 
 def score_valid(
@@ -89,17 +57,9 @@ def score_valid(
         ``valid_predictions``: columns ``row`` (int64), ``prob`` (float32),
         ``label`` (float32), in valid row order.
     """
-    cfg = config(params)
-    probs = score(
-        model,
-        valid_features,
-        valid_similarity,
-        {"item_features": item_features, "item_semantics": item_semantics},
-        batch_size=cfg.batch_size,
-        device=cfg.device,
-        bf16=cfg.bf16,
-        progress=cfg.progress,
-    )
+    cfg = evaluation_config(params)
+    probs = score_split(model, valid_features, valid_similarity, item_features,
+                        item_semantics, cfg.scoring)
     return pd.DataFrame(
         {
             "row": np.arange(len(probs), dtype=np.int64),
@@ -213,26 +173,6 @@ def gather_rows(
     return pd.concat(frames, ignore_index=True)
 
 
-def trainable_parameters(artifact: Mapping[str, Any]) -> int:
-    """Trainable parameters of the saved model.
-
-    The model is rebuilt on the ``meta`` device (no memory, no weights) and its
-    ``requires_grad`` parameters counted; if that fails, the floating-point tensors
-    of the state dict are summed (which also counts float buffers, if any).
-    """
-    try:
-        from mmctr.models import build_model, count_parameters
-
-        with torch.device("meta"):
-            model = build_model(artifact["model_name"], artifact["model_params"], artifact["vocab"])
-        return int(count_parameters(model))
-    except Exception as err:  # noqa: BLE001 - a fallback count is better than none
-        logger.warning("could not rebuild the model to count parameters (%s); "
-                       "counting state_dict tensors instead", err)
-        return int(sum(t.numel() for t in artifact["state_dict"].values()
-                       if torch.is_floating_point(t)))
-
-
 def _clean(value: Any) -> Any:
     """JSON-safe scalars: numpy → Python, NaN/inf → None."""
     if isinstance(value, np.generic):
@@ -240,6 +180,49 @@ def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _split_metrics(split: str, part: pd.DataFrame, oracle: Mapping[str, Any]) -> dict[str, Any]:
+    """``<split>_{auc,logloss,gauc,rows}`` and, when the truth is known, the oracle's
+    values and the gaps (see :func:`compute_metrics`)."""
+    out: dict[str, Any] = {}
+    labels, probs = part["label"].to_numpy(), part["prob"].to_numpy()
+    for key, value in metric_dict(labels, probs, part["user_id"].to_numpy()).items():
+        out[f"{split}_{key}"] = int(value) if key == "rows" else value
+    true_prob = part["true_prob"].to_numpy()
+    known = bool(np.isfinite(true_prob).all())
+    for name, fn in (("auc", auc), ("logloss", logloss)):
+        value = oracle.get(f"{split}_{name}")
+        if value is None and known:
+            value = fn(labels, true_prob)
+        if value is not None:
+            out[f"{split}_oracle_{name}"] = float(value)
+    if f"{split}_oracle_auc" in out:
+        out[f"{split}_oracle_auc_gap"] = out[f"{split}_oracle_auc"] - out[f"{split}_auc"]
+    if f"{split}_oracle_logloss" in out:
+        out[f"{split}_oracle_logloss_gap"] = (
+            out[f"{split}_logloss"] - out[f"{split}_oracle_logloss"]
+        )
+    return out
+
+
+def _model_summary(model: Mapping[str, Any], training_history: pd.DataFrame | None) -> dict[str, Any]:
+    """The model's name, size, best epoch and training throughput."""
+    history = training_history if training_history is not None else pd.DataFrame()
+    out: dict[str, Any] = {
+        "model_name": str(model["model_name"]),
+        "trainable_parameters": trainable_parameters(model),
+    }
+    best_epoch = model.get("best_epoch")
+    if best_epoch is None and "valid_auc" in history and len(history):
+        best_epoch = history.loc[history["valid_auc"].idxmax(), "epoch"]
+    out["best_epoch"] = int(best_epoch) if best_epoch is not None else None
+    out["epochs_trained"] = len(history)
+    if len(history):
+        out["best_valid_auc"] = float(history["valid_auc"].max())
+        if "samples_per_s" in history:
+            out["mean_samples_per_s"] = float(history["samples_per_s"].mean())
+    return out
 
 
 def compute_metrics(
@@ -270,39 +253,10 @@ def compute_metrics(
     out: dict[str, Any] = {}
     for split in SPLITS:
         part = evaluation_rows[evaluation_rows["split"] == split]
-        if part.empty:
-            continue
-        labels, probs = part["label"].to_numpy(), part["prob"].to_numpy()
-        for key, value in metric_dict(labels, probs, part["user_id"].to_numpy()).items():
-            out[f"{split}_{key}"] = int(value) if key == "rows" else value
-        true_prob = part["true_prob"].to_numpy()
-        known = bool(np.isfinite(true_prob).all())
-        for name, fn in (("auc", auc), ("logloss", logloss)):
-            value = oracle.get(f"{split}_{name}")
-            if value is None and known:
-                value = fn(labels, true_prob)
-            if value is not None:
-                out[f"{split}_oracle_{name}"] = float(value)
-        if f"{split}_oracle_auc" in out:
-            out[f"{split}_oracle_auc_gap"] = out[f"{split}_oracle_auc"] - out[f"{split}_auc"]
-        if f"{split}_oracle_logloss" in out:
-            out[f"{split}_oracle_logloss_gap"] = (
-                out[f"{split}_logloss"] - out[f"{split}_oracle_logloss"]
-            )
+        if not part.empty:
+            out.update(_split_metrics(split, part, oracle))
     out["has_test_labels"] = bool((evaluation_rows["split"] == "test").any())
-
-    history = training_history if training_history is not None else pd.DataFrame()
-    out["model_name"] = str(model["model_name"])
-    out["trainable_parameters"] = trainable_parameters(model)
-    best_epoch = model.get("best_epoch")
-    if best_epoch is None and "valid_auc" in history and len(history):
-        best_epoch = history.loc[history["valid_auc"].idxmax(), "epoch"]
-    out["best_epoch"] = int(best_epoch) if best_epoch is not None else None
-    out["epochs_trained"] = len(history)
-    if len(history):
-        out["best_valid_auc"] = float(history["valid_auc"].max())
-        if "samples_per_s" in history:
-            out["mean_samples_per_s"] = float(history["samples_per_s"].mean())
+    out.update(_model_summary(model, training_history))
     for split in SPLITS:
         if f"{split}_auc" in out:
             logger.info("%s: AUC %s, logloss %s, gAUC %s, oracle gap %s", split,
@@ -350,7 +304,7 @@ def compute_breakdown(evaluation_rows: pd.DataFrame, params: dict[str, Any]) -> 
         Columns split, breakdown (``history_length`` / ``target_item``), bucket,
         rows, click_rate, auc, logloss.
     """
-    edges = config(params).history_buckets
+    edges = evaluation_config(params).history_buckets
     inner = bucket_labels(edges)
     records = []
     for split in SPLITS:

@@ -17,7 +17,8 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_curve
 
 from mmctr.engine.metrics import auc
-from mmctr.pipelines.evaluation.nodes import SPLITS, config
+from mmctr.pipelines.evaluation.config import evaluation_config
+from mmctr.pipelines.evaluation.nodes import SPLITS
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def plot_calibration(evaluation_rows: pd.DataFrame, params: dict[str, Any]) -> F
         The figure: observed click rate against mean predicted probability per bin
         (top) and the distribution of predicted probabilities (bottom).
     """
-    bins = config(params).calibration_bins
+    bins = evaluation_config(params).calibration_bins
     fig = Figure(figsize=(5.5, 6.5))
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     top.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":", label="perfectly calibrated")

@@ -1,6 +1,6 @@
 """feature_engineering nodes: raw MicroLens tables → compact numpy model inputs.
 
-``build_features`` runs every check of :mod:`.validation` on all four tables before it
+``build_features`` runs every check of :mod:`mmctr.data.contract` on all four tables before it
 builds anything, so a table that breaks the contract stops the run before any output is
 saved (ARCHITECTURE.md §1–§2). ``profile_data`` and ``plot_history_lengths`` describe the
 result.
@@ -8,7 +8,6 @@ result.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -17,15 +16,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mmctr.config import from_params
-from mmctr.data.contract import RAW_FILES, parse_raw_tables
+from mmctr.data.contract import parse_raw_tables
+from mmctr.data.features import build_item_features, build_split_features, infer_vocab
+from mmctr.pipelines.feature_engineering.config import feature_engineering_config
 
 __all__ = [
-    "FeatureEngineeringConfig",
     "build_features",
-    "build_item_features",
-    "build_split_features",
-    "infer_vocab",
     "plot_history_lengths",
     "profile_data",
 ]
@@ -33,149 +29,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "valid", "test")  # test labels are absent or meaningless: never read
-
-
-@dataclasses.dataclass(frozen=True)
-class FeatureEngineeringConfig:
-    """The ``params:feature_engineering`` block."""
-
-    max_len: int = 100  # history kept per row (newest items); the seed reads width 100
-    seq_width: int | None = 100  # raw item_seq width (docs/DATA_CONTRACT.md); None: take train's
-    tags_width: int = 5  # item_tags per item, left-padded with 0
-    emb_dim: int = 128  # width of item_emb_d128
-    level_max: int | None = 10  # likes/views levels lie in 0..level_max; None: no bound
-    history_bins: int = 101  # profile histogram bins over lengths 0..max_len
-    chunk_rows: int = 1 << 18  # raw rows converted at a time (bounds extra memory)
-
-    def __post_init__(self) -> None:
-        for name in ("max_len", "tags_width", "emb_dim", "history_bins", "chunk_rows"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"params:feature_engineering.{name} must be >= 1")
-        if self.seq_width is not None and self.seq_width < 1:
-            raise ValueError(
-                "params:feature_engineering.seq_width must be >= 1 or null"
-            )
-        if self.level_max is not None and self.level_max < 0:
-            raise ValueError(
-                "params:feature_engineering.level_max must be >= 0 or null"
-            )
-
-
-def _config(params: Mapping[str, Any] | None) -> FeatureEngineeringConfig:
-    return from_params(FeatureEngineeringConfig, params, "params:feature_engineering")
-
-
-def _cut_history(item_seq: np.ndarray, max_len: int) -> np.ndarray:
-    """Keep the newest ``max_len`` items (the right end); left-pad with 0 if narrower.
-
-    Args:
-        item_seq: (N, W) left-padded histories, newest last.
-
-    Returns:
-        (N, max_len) contiguous array (``item_seq`` itself when W == max_len).
-    """
-    n, width = item_seq.shape
-    if width >= max_len:
-        return np.ascontiguousarray(item_seq[:, width - max_len :])
-    out = np.zeros((n, max_len), dtype=item_seq.dtype)
-    out[:, max_len - width :] = item_seq
-    return out
-
-
-def build_split_features(
-    parsed: Mapping[str, np.ndarray], max_len: int
-) -> dict[str, np.ndarray]:
-    """One split's model inputs from its checked columns (ARCHITECTURE.md §2).
-
-    Args:
-        parsed: :func:`~.validation.parse_split` output.
-        max_len: history length kept.
-
-    Returns:
-        ``item_seq`` int32 (N, max_len): the newest ``max_len`` items, left-padded 0;
-        ``item_id``, ``likes_level``, ``views_level`` int32 (N,); ``user_id`` int64 (N,);
-        ``label`` float32 (N,) where the split has labels (never test).
-    """
-    return {**parsed, "item_seq": _cut_history(parsed["item_seq"], max_len)}
-
-
-#: tag ids are renumbered when the largest exceeds ``2 × distinct + TAG_SLACK``
-TAG_SLACK = 1024
-
-
-def dense_tag_ids(tags: np.ndarray) -> np.ndarray:
-    """Tag ids renumbered 1..K (order kept, 0 stays padding) when they are sparse.
-
-    The tag embedding table has ``max id + 1`` rows: one tag id of 10^9 would ask for a
-    64 GB table. Ids up to ``2 × K + TAG_SLACK`` (K distinct tags) are kept as they
-    are, so dense ids (the real data: 1..11,739) are never changed.
-
-    Args:
-        tags: (V, tags_width) tag ids, 0 = padding.
-
-    Returns:
-        ``tags`` itself, or a renumbered int32 copy.
-    """
-    top = int(tags.max(initial=0))
-    distinct = np.unique(tags[tags > 0])
-    if top <= 2 * len(distinct) + TAG_SLACK:
-        return tags
-    logger.warning(
-        "%s: tag ids are sparse (largest %d, %d distinct): renumbered 1..%d in order",
-        RAW_FILES["item_info"], top, len(distinct), len(distinct),
-    )
-    dense = np.searchsorted(distinct, tags).astype(np.int32) + 1
-    return np.where(tags > 0, dense, 0).astype(np.int32)
-
-
-def build_item_features(parsed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The item table: row i = item i, row 0 (padding) forced to all zero, sparse tag
-    ids renumbered (:func:`dense_tag_ids`).
-
-    Args:
-        parsed: :func:`~.validation.parse_item_info` output.
-
-    Returns:
-        ``item_tags`` int32 (V, tags_width), ``item_emb`` float32 (V, emb_dim).
-    """
-    tags, emb = parsed["item_tags"].copy(), parsed["item_emb"].copy()
-    if tags[0].any() or emb[0].any():
-        logger.warning(
-            "%s row 0 (padding item) is not all zero: zeroed", RAW_FILES["item_info"]
-        )
-        tags[0], emb[0] = 0, 0.0
-    return {"item_tags": dense_tag_ids(tags), "item_emb": emb}
-
-
-def infer_vocab(
-    features: Mapping[str, Mapping[str, np.ndarray]],
-    items: Mapping[str, np.ndarray],
-    max_len: int,
-) -> dict[str, int]:
-    """Vocabulary sizes inferred from the data, each including the padding id 0.
-
-    Args:
-        features: split name → :func:`build_split_features` output (all splits).
-        items: :func:`build_item_features` output.
-        max_len: history length kept.
-
-    Returns:
-        ``{"item": len(item_info), "tag": max tag + 1, "likes"/"views": max level over
-        all splits + 1, "max_len", "emb_dim", "num_tags"}``.
-    """
-    tags = items["item_tags"]
-    return {
-        "item": len(tags),
-        "tag": int(tags.max(initial=0)) + 1,
-        **{
-            name: 1
-            + max(int(f[f"{name}_level"].max(initial=0)) for f in features.values())
-            for name in ("likes", "views")
-        },
-        "max_len": max_len,
-        "emb_dim": int(items["item_emb"].shape[1]),
-        "num_tags": int(tags.shape[1]),
-    }
 
 
 def build_features(
@@ -187,7 +40,7 @@ def build_features(
 ) -> dict[str, dict[str, Any]]:
     """Check the four raw tables, then build every model input (ARCHITECTURE.md §2).
 
-    Every check of :mod:`.validation` runs first, on all four tables; nothing is returned,
+    Every check of :mod:`mmctr.data.contract` runs first, on all four tables; nothing is returned,
     so nothing is saved, unless every table passes. One node rather than a validation node
     plus one per split, because each raw table is then read and converted exactly once
     (reading the 3.6M-row train file is most of this pipeline's time and peak memory).
@@ -197,13 +50,13 @@ def build_features(
         params: the ``params:feature_engineering`` block.
 
     Returns:
-        ``"train"``, ``"valid"``, ``"test"`` → :func:`build_split_features` (test never has a
-        label); ``"items"`` → :func:`build_item_features`; ``"vocab"`` → :func:`infer_vocab`.
+        ``"train"``, ``"valid"``, ``"test"`` → :func:`~mmctr.data.features.build_split_features` (test never has a
+        label); ``"items"`` → :func:`~mmctr.data.features.build_item_features`; ``"vocab"`` → :func:`~mmctr.data.features.infer_vocab`.
 
     Raises:
         RawDataError: naming the file, column, first offending row, expected and found.
     """
-    cfg = _config(params)
+    cfg = feature_engineering_config(params)
     parsed = parse_raw_tables(
         raw_train,
         raw_valid,
@@ -266,7 +119,7 @@ def profile_data(
         never a train target) and "cold_target_row_share"}}, "history_length_histogram":
         {"bin_edges", "counts": {split: [...]}}}``.
     """
-    cfg = _config(params)
+    cfg = feature_engineering_config(params)
     tags = item_features["item_tags"]
     seen = np.zeros(len(tags), dtype=bool)  # items that are a train target
     seen[train_features["item_id"]] = True

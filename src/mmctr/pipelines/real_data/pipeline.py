@@ -1,33 +1,19 @@
-"""feature_engineering → item_embedding → semantic_similarity → training → evaluation → submission.
+"""The default chain without ``synthetic``: the stages that read the real download.
 
 A pipeline package of its own (not only a registry entry) so that Kedro, which imports
-just the requested pipeline modules, can load it by name. Each stage keeps its namespace
-(``mmctr.pipeline_registry.as_stage``), as in ``__default__``.
+just the requested pipeline modules, can load it by name. Its stages come from
+``mmctr.pipeline_registry.DEFAULT_CHAIN`` (the chain is written once), each in its
+namespace (``mmctr.pipeline_registry.as_stage``), as in ``__default__``.
 """
 
 from kedro.pipeline import Pipeline
 
-from mmctr.pipelines import (
-    evaluation,
-    feature_engineering,
-    item_embedding,
-    semantic_similarity,
-    submission,
-    training,
-)
+from mmctr.pipeline_registry import DEFAULT_CHAIN, chain
 
-STAGES = {
-    "feature_engineering": feature_engineering,
-    "item_embedding": item_embedding,
-    "semantic_similarity": semantic_similarity,
-    "training": training,
-    "evaluation": evaluation,
-    "submission": submission,
-}
+#: the stage that writes the synthetic stand-in for the download
+GENERATOR = "synthetic"
+STAGES = tuple(name for name in DEFAULT_CHAIN if name != GENERATOR)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    from mmctr.pipeline_registry import as_stage
-
-    stages = (as_stage(stage.create_pipeline(), name) for name, stage in STAGES.items())
-    return sum(stages, Pipeline([]))
+    return chain(STAGES)

@@ -8,15 +8,12 @@ summary statistics. The array work lives in :mod:`mmctr.data.kernels`.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any
 
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 
-from mmctr.config import from_params
 from mmctr.data.kernels import (
     history_similarity,
     l2_normalise,
@@ -25,9 +22,9 @@ from mmctr.data.kernels import (
     topk_cosine,
 )
 from mmctr.engine.batching import item_occurrences
+from mmctr.pipelines.semantic_similarity.config import semantic_similarity_config
 
 __all__ = [
-    "SemanticSimilarityConfig",
     "assemble_item_semantics",
     "item_popularity",
     "normalise_embeddings",
@@ -37,60 +34,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-_DEVICES = ("auto", "cpu", "cuda")
-_INITS = ("random", "k-means++")
-
-
-@dataclasses.dataclass(frozen=True)
-class SemanticSimilarityConfig:
-    """``params:semantic_similarity``."""
-
-    top_k: int = 10  # neighbour ids per item (VQ-style codes)
-    rq_layers: int = 3  # residual-quantization layers L
-    rq_codes: int = 256  # centroids per layer C
-    rq_fit_sample: int = 50_000  # most items each layer's k-means is fitted on (speed)
-    # k-means++ seeding costs 30-80 s on 50k items on 2 cores, random seeding best of 3
-    # about 2 s for a relative error ~1.5% higher: not worth it for semantic ids
-    rq_init: str = "random"
-    rq_n_init: int = 3
-    # residual layers take ~80 Lloyd iterations to converge; 25 leave the error +0.1%
-    rq_max_iter: int = 30
-    threshold: float = 0.5  # sim_stats counts history items with cosine above this
-    chunk_size: int = 16_384  # split rows per block: ≤ 1.7 GB of gathers at width 100
-    topk_chunk_size: int = 2_048  # query items per block: 2048 × 91,718 × 4 B = 0.75 GB
-    seed: int = 2025
-    device: str = "auto"  # "auto" takes a GPU when present
-
-    def __post_init__(self) -> None:
-        for name in (
-            "top_k",
-            "rq_layers",
-            "rq_codes",
-            "rq_fit_sample",
-            "rq_n_init",
-            "rq_max_iter",
-            "chunk_size",
-            "topk_chunk_size",
-        ):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"semantic_similarity.{name} must be ≥ 1")
-        if self.rq_init not in _INITS:
-            raise ValueError(f"semantic_similarity.rq_init must be one of {_INITS}")
-        if self.device not in _DEVICES:
-            raise ValueError(f"semantic_similarity.device must be one of {_DEVICES}")
-
-    @property
-    def torch_device(self) -> torch.device:
-        """The device the kernels run on."""
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
-
-
-def _config(params: dict[str, Any] | None) -> SemanticSimilarityConfig:
-    return from_params(SemanticSimilarityConfig, params, "params:semantic_similarity")
-
-
 def normalise_embeddings(item_features: dict[str, np.ndarray]) -> np.ndarray:
     """L2-normalise the frozen item embeddings.
 
@@ -121,7 +64,7 @@ def top_k_neighbours(
         ``{"neighbors": int32 (V, k), "neighbor_scores": float32 (V, k)}``, best first;
         row 0 all 0.
     """
-    cfg = _config(params)
+    cfg = semantic_similarity_config(params)
     ids, scores = topk_cosine(
         item_emb, cfg.top_k, cfg.topk_chunk_size, cfg.torch_device
     )
@@ -148,7 +91,7 @@ def residual_quantization(
         any layer and after each (mean squared error per coordinate and relative error
         ``Σ‖x − x̂‖² / Σ‖x‖²`` over the real items); a figure of both against L.
     """
-    cfg = _config(params)
+    cfg = semantic_similarity_config(params)
     codes, codebooks, sq_err = residual_quantize(
         item_emb,
         layers=cfg.rq_layers,
@@ -257,7 +200,7 @@ def split_similarity(
         history items, all 0 for an empty history. With the item table and popularity,
         also ``row_stats`` float32 (N, len(ROW_STATS)) (:func:`row_statistics`).
     """
-    cfg = _config(params)
+    cfg = semantic_similarity_config(params)
     hist_sim, sim_stats = history_similarity(
         features["item_seq"],
         features["item_id"],

@@ -9,56 +9,25 @@ stays as it was.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mmctr.config import from_params
-from mmctr.engine.scoring import score
+from mmctr.data.submission import ID_COLUMN, SubmissionError, check_submission
+from mmctr.engine.scoring import score_split
+from mmctr.pipelines.submission.config import submission_config
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "SubmissionConfig",
-    "SubmissionError",
     "build_submission",
-    "check_submission",
     "score_test",
 ]
 
-ID = "ID"
+ID = ID_COLUMN
 PROB = "prob"  # probability column of ``test_predictions``
-
-
-@dataclasses.dataclass(frozen=True)
-class SubmissionConfig:
-    """``params:submission``."""
-
-    probability_column: str = "Task1"  # the organisers' scorer reads `Task1`
-    batch_size: int = 4096  # rows per forward pass; memory only, not results
-    device: str = "auto"  # auto: CUDA when present
-    bf16: bool | str = False  # bfloat16 autocast: true, false, or auto (where native)
-    progress: bool = True  # tqdm bar while scoring
-
-    def __post_init__(self) -> None:
-        if not self.probability_column or self.probability_column == ID:
-            raise ValueError(
-                f"params:submission: probability_column must be a non-empty name other "
-                f"than '{ID}', got {self.probability_column!r}"
-            )
-        if self.batch_size < 1:
-            raise ValueError(f"params:submission: batch_size must be >= 1, got {self.batch_size}")
-
-
-class SubmissionError(ValueError):
-    """The submission breaks its contract (row count, IDs, probability values)."""
-
-
-def _config(params: dict[str, Any] | None) -> SubmissionConfig:
-    return from_params(SubmissionConfig, params, "params:submission")
 
 
 def _num_rows(features: dict[str, np.ndarray]) -> int:
@@ -87,75 +56,10 @@ def score_test(
         ``test_predictions``: columns ``ID`` (int64, 0..N-1 in test row order) and
         ``prob`` (float32).
     """
-    cfg = _config(params)
-    probs = score(
-        model,
-        test_features,
-        test_similarity,
-        {"item_features": item_features, "item_semantics": item_semantics},
-        batch_size=cfg.batch_size,
-        device=cfg.device,
-        bf16=cfg.bf16,
-        progress=cfg.progress,
-    )
+    cfg = submission_config(params)
+    probs = score_split(model, test_features, test_similarity, item_features,
+                        item_semantics, cfg.scoring)
     return pd.DataFrame({ID: np.arange(len(probs), dtype=np.int64), PROB: probs})
-
-
-def _first(mask: np.ndarray) -> int:
-    return int(np.flatnonzero(mask)[0])
-
-
-def check_submission(submission: pd.DataFrame, num_rows: int, column: str) -> None:
-    """Raise :class:`SubmissionError` unless ``submission`` is a valid submission.
-
-    Args:
-        submission: the frame to check.
-        num_rows: rows of the test split.
-        column: name of the probability column.
-
-    Raises:
-        SubmissionError: on wrong columns, a row count other than ``num_rows``, IDs
-            other than 0..N-1 in order, or a probability that is not finite or not in
-            [0, 1]; the message names the first offending row, its ID and its value.
-    """
-    if list(submission.columns) != [ID, column]:
-        raise SubmissionError(
-            f"submission columns must be ['{ID}', '{column}'], got {list(submission.columns)}"
-        )
-    if len(submission) != num_rows:
-        raise SubmissionError(
-            f"submission has {len(submission)} rows but the test split has {num_rows}: "
-            "exactly one row per test row is required"
-        )
-    if not pd.api.types.is_numeric_dtype(submission[ID]):
-        raise SubmissionError(f"'{ID}' must be integer, got dtype {submission[ID].dtype}")
-    ids = submission[ID].to_numpy()
-    bad = ids != np.arange(num_rows)
-    if bad.any():
-        row = _first(bad)
-        raise SubmissionError(
-            f"'{ID}' must be 0..{num_rows - 1} in test row order: row {row} has ID "
-            f"{ids[row].item()!r}, expected {row}"
-        )
-    try:
-        probs = submission[column].to_numpy(dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise SubmissionError(
-            f"'{column}' must be numeric, got dtype {submission[column].dtype}"
-        ) from err
-    checks = (
-        (~np.isfinite(probs), "is not finite"),
-        (probs < 0.0, "is below 0"),
-        (probs > 1.0, "is above 1"),
-    )
-    for mask, what in checks:
-        if mask.any():
-            row = _first(mask)
-            raise SubmissionError(
-                f"'{column}' {what} at row {row} (ID {ids[row].item()}): {probs[row].item()!r} "
-                f"({int(mask.sum())} such row(s)); every probability must be finite and "
-                "within [0, 1]"
-            )
 
 
 def build_submission(
@@ -176,9 +80,9 @@ def build_submission(
 
     Raises:
         SubmissionError: when the submission breaks its contract (see
-            :func:`check_submission`); nothing is then saved.
+            :func:`~mmctr.data.submission.check_submission`); nothing is then saved.
     """
-    cfg = _config(params)
+    cfg = submission_config(params)
     missing = [c for c in (ID, PROB) if c not in test_predictions.columns]
     if missing:
         raise SubmissionError(

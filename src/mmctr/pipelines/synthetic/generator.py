@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from mmctr.pipelines.synthetic.nodes import Sizes, SyntheticConfig
+    from mmctr.pipelines.synthetic.config import Sizes, SyntheticConfig
 
 __all__ = [
     "EMB_DIM",

@@ -1,4 +1,5 @@
-"""``params:tuning`` as frozen dataclasses: the study, its budget and its search space."""
+"""``params:tuning`` as frozen dataclasses (the study, its budget and its search space),
+and its check."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from mmctr.config import from_params
+from mmctr.config import deep_merge, from_params
+from mmctr.engine.checks import check_positive
+from mmctr.engine.fit import resolve_training
 from mmctr.engine.trainer import TrainConfig
+from mmctr.parameters import as_mapping, register
 
-__all__ = ["Distribution", "TuningConfig", "tuning_config"]
+__all__ = ["Distribution", "TuningConfig", "nested_overrides", "trial_config", "tuning_config"]
 
 _TYPES = ("float", "int", "categorical")
 _NOT_TUNABLE = ("preset", "presets")
@@ -107,3 +111,29 @@ def tuning_config(params: Mapping[str, Any]) -> TuningConfig:
         except (TypeError, ValueError) as err:
             raise ValueError(f"params:tuning.space.{key}: {err}") from err
     return from_params(TuningConfig, {**params, "space": space}, "params:tuning")
+
+
+def nested_overrides(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"model.embedding_dim": 16, "learning_rate": 1e-3}`` -> nested overrides."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        head, _, rest = key.partition(".")
+        if rest:
+            out.setdefault(head, {})[rest] = value
+        else:
+            out[key] = value
+    return out
+
+
+def trial_config(training: Mapping[str, Any], sampled: Mapping[str, Any],
+                 budget: Mapping[str, Any]) -> tuple[str, dict[str, Any], TrainConfig]:
+    """(model name, model params, TrainConfig) of one trial: the sampled keys override
+    the training block (``model`` key by key), then the shared budget applies."""
+    name, model_params, cfg = resolve_training(deep_merge(training, nested_overrides(sampled)))
+    return name, model_params, dataclasses.replace(cfg, **dict(budget))
+
+
+@register("tuning")
+def _tuning(block: Any, params: Mapping[str, Any]) -> None:
+    cfg = tuning_config(as_mapping(block, "params:tuning"))
+    check_positive(cfg.n_trials, "params:tuning.n_trials")

@@ -28,35 +28,20 @@ from optuna.trial import TrialState
 from mmctr import tracking
 from mmctr.config import deep_merge
 from mmctr.engine.batching import merge_rows
-from mmctr.engine.fit import fit, model_vocab, resolve_training
+from mmctr.engine.fit import fit, model_vocab
 from mmctr.models import build_model
-from mmctr.pipelines.tuning.config import TuningConfig, tuning_config
+from mmctr.pipelines.tuning.config import (
+    TuningConfig,
+    nested_overrides,
+    trial_config,
+    tuning_config,
+)
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["best_parameters", "importance_plot", "history_plot", "trial_config", "tune_study"]
+__all__ = ["best_parameters", "importance_plot", "history_plot", "tune_study"]
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-
-
-def _nested(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"model.embedding_dim": 16, "learning_rate": 1e-3}`` -> nested overrides."""
-    out: dict[str, Any] = {}
-    for key, value in flat.items():
-        head, _, rest = key.partition(".")
-        if rest:
-            out.setdefault(head, {})[rest] = value
-        else:
-            out[key] = value
-    return out
-
-
-def trial_config(training: Mapping[str, Any], sampled: Mapping[str, Any],
-                 budget: Mapping[str, Any]):
-    """(model name, model params, TrainConfig) of one trial: the sampled keys override
-    the training block (``model`` key by key), then the shared budget applies."""
-    name, model_params, cfg = resolve_training(deep_merge(training, _nested(sampled)))
-    return name, model_params, dataclasses.replace(cfg, **dict(budget))
 
 
 def _check_space(cfg: TuningConfig, training: Mapping[str, Any], vocab: Mapping[str, int]) -> None:
@@ -196,7 +181,7 @@ def best_parameters(
                          "run the same command again (a larger tuning.timeout_s?)")
     best = study.best_trial
     base = training.get("preset", "default")
-    preset = deep_merge(training["presets"][base], _nested(best.params))
+    preset = deep_merge(training["presets"][base], nested_overrides(best.params))
     counts: dict[str, int] = {}
     for trial in study.get_trials(deepcopy=False):
         counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
