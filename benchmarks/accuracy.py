@@ -44,10 +44,10 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: python benchmarks/accuracy.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import yaml  # noqa: E402
+import numpy as np
+import yaml
 
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     ROOT,
     command_line,
     copy_project,
@@ -58,7 +58,7 @@ from benchmarks.common import (  # noqa: E402
     run_measured,
     utc_now,
 )
-from mmctr.pipeline_registry import DEFAULT_CHAIN  # noqa: E402
+from mmctr.pipeline_registry import DEFAULT_CHAIN
 
 
 @dataclasses.dataclass(frozen=True)
