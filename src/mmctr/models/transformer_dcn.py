@@ -5,6 +5,9 @@
 flattened + projected max-pool (8,704-d) → DCN input
 ``[likes ‖ views ‖ target ‖ transformer]`` (9,088-d) → parallel CrossNetV2 and DNN →
 head MLP 64 → 32 → 1 logit. 267,898,881 trainable parameters with MicroLens vocabularies.
+
+Optional inputs (target-history similarity, tag overlap, row statistics, bias terms) are
+layers of :mod:`mmctr.models.layers.inputs`, switched on by parameters and composed here.
 """
 
 from __future__ import annotations
@@ -57,20 +60,14 @@ class TransformerDCNParams:
     Defaults are the seed's tuned config (``Transformer_DCN_MicroLens_1M_x1_001_820c435c``).
     """
 
-    embedding_dim: int = (
-        64  # id, tag, likes, views tables (seed); item rep = 2*64 + mm_emb_dim
-    )
-    mm_emb_dim: int = (
-        128  # projection width of the frozen 128-d embedding: keeps its width
-    )
+    embedding_dim: int = 64  # id, tag, likes, views tables (seed); item rep = 2*64 + mm_emb_dim
+    mm_emb_dim: int = 128  # projection width of the frozen 128-d embedding: keeps its width
     max_len: int | None = None  # newest history positions read; None: all (seed: 100)
     transformer_layers: int = 2  # seed: 2 beat 1 on valid AUC
     num_heads: int = 1  # seed: one head over 512-d tokens
     dim_feedforward: int = 256  # seed: narrower than d_model, little cost
     transformer_dropout: float = 0.2  # seed's regulariser (no L2 anywhere)
-    first_k_cols: int = (
-        16  # newest 16 outputs flattened: most histories are shorter (median 6)
-    )
+    first_k_cols: int = 16  # newest 16 outputs flattened: most histories are shorter (median 6)
     concat_max_pool: bool = True  # plus one pooled summary of all positions
     dcn_cross_layers: int = 3  # seed: 3 full-rank cross layers (93% of the parameters)
     dcn_hidden_units: tuple[int, ...] = (1024, 512, 256)  # the parallel DNN
@@ -78,12 +75,9 @@ class TransformerDCNParams:
     hidden_activations: str = "relu"  # seed
     net_dropout: float = 0.2  # DNN dropout (the head has none, as in the seed)
     batch_norm: bool = False  # seed: no batch norm in the DNN
-    seed_mask: bool = (
-        False  # True: the released code's inverted padding mask (docs/SEED_MODEL.md defect)
-    )
-    similarity_input: bool = (
-        False  # seq_sim as a token channel + sim_stats to DCN
-    )
+    seed_mask: bool = False  # True: the released code's inverted mask (docs/SEED_MODEL.md defect)
+    # optional inputs (models/layers/inputs; INPUTS names the switch of each)
+    similarity_input: bool = False  # seq_sim as a token channel + sim_stats to DCN
     tag_overlap_input: bool = False  # share of the target's tags per history item: a token channel
     dense_input: bool = False  # row_stats (history/popularity/tag statistics), batch-normed, to DCN
     dense_head_units: tuple[int, ...] | None = None  # with dense_input: a small MLP of the dense
@@ -93,9 +87,7 @@ class TransformerDCNParams:
     min_item_count: int = 0  # ids seen < this often in train share the zero id row (content only)
     use_transformer: bool = True  # ablation "without the Transformer" when False
     use_dcn: bool = True  # ablation "without DCNv2" (no cross net, DNN kept) when False
-    cross_net: str = (
-        "full"  # "full" (CrossNetV2, seed) or "mix" (low-rank experts, ~18x cheaper)
-    )
+    cross_net: str = "full"  # "full" (CrossNetV2, seed) or "mix" (low-rank experts, ~18x cheaper)
     cross_low_rank: int = 64  # "mix" only: rank per expert
     cross_experts: int = 4  # "mix" only: number of experts
 
@@ -195,14 +187,8 @@ class TransformerDCN(CTRModel):
         if not c.use_transformer:
             return None
         return TargetHistoryTransformer(
-            item_dim,
-            c.transformer_layers,
-            c.num_heads,
-            c.dim_feedforward,
-            c.transformer_dropout,
-            c.first_k_cols,
-            c.concat_max_pool,
-            c.seed_mask,
+            item_dim, c.transformer_layers, c.num_heads, c.dim_feedforward,
+            c.transformer_dropout, c.first_k_cols, c.concat_max_pool, c.seed_mask,
             extra_dim=token_dim,  # raw per-token scalars: d_model = 2 * item_dim + extra
         )
 
@@ -228,9 +214,7 @@ class TransformerDCN(CTRModel):
         """The item representation; subclasses pass ``extra`` ItemEmbedding options."""
         n_item, n_tag = require_vocab(vocab, "item", "tag")
         return ItemEmbedding(
-            n_item,
-            n_tag,
-            config.embedding_dim,
+            n_item, n_tag, config.embedding_dim,
             mm_input_dim=int(vocab.get("emb_dim", 128)),
             mm_dim=config.mm_emb_dim if config.with_mm_emb else 0,
             id_buckets=config.min_item_count > 0,
