@@ -29,7 +29,7 @@ from mmctr.models.layers.inputs import (
 from mmctr.models.layers.inputs.base import ModelInputs
 from mmctr.models.transformer_dcn import TransformerDCNConfig
 
-from .conftest import TINY_TRANSFORMER, TINY_VOCAB, make_batch
+from .conftest import TINY_TRANSFORMER, TINY_VOCAB, cut_history, make_batch
 
 #: a tiny transformer_dcn with every optional input, trained a few steps and saved by the
 #: code before the inputs became layers (its bias weights under ``item_bias``/``user_bias``),
@@ -118,3 +118,29 @@ def test_model_file_that_does_not_fit_is_refused_in_one_line():
     with pytest.raises(ModelFileError, match="likes.weight") as err:
         load_model(artifact)
     assert "\n" not in str(err.value) and "retrain" in str(err.value)
+
+
+class _HistoryLength(ModelInput):
+    """A dense input reading the whole history: its number of real items."""
+
+    kind = DENSE
+    switch = "dense_input"
+
+    def history_width(self, longest, width):
+        return min(longest, width)
+
+    def forward(self, batch, context):
+        return (batch["item_seq"] != 0).sum(-1, keepdim=True).float()  # (B, 1)
+
+
+def test_an_input_reading_the_history_widens_the_exact_cut(monkeypatch):
+    params = {**TINY_TRANSFORMER, "dense_input": True, "use_transformer": False}
+    assert build_model("transformer_dcn", params, TINY_VOCAB).history_width(6, 12) == 1
+    monkeypatch.setitem(INPUTS, "history_length", _HistoryLength)
+    model = build_model("transformer_dcn", params, TINY_VOCAB).eval()
+    lengths = [0, 3, 6, 1]
+    batch = make_batch(batch_size=4, width=12, lengths=lengths)
+    width = model.history_width(max(lengths), 12)
+    assert width == 6
+    with torch.no_grad():
+        torch.testing.assert_close(model(cut_history(batch, width)), model(batch))

@@ -240,7 +240,12 @@ class TransformerDCN(CTRModel):
         Correct mask: padding keys are ignored, so only real items and the flattened newest
         ``first_k_cols`` columns matter. Seed mask: padding positions *are* the attended keys
         (all identical), so one padding slot must survive. No Transformer: no history read.
+        An input that reads the history may widen the cut (``ModelInput.history_width``).
         """
+        return max(self._transformer_width(longest, width),
+                   self.inputs.history_width(longest, width))
+
+    def _transformer_width(self, longest: int, width: int) -> int:
         c = self.config
         if not c.use_transformer:
             return min(width, 1)

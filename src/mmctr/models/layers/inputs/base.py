@@ -67,6 +67,17 @@ class ModelInput(nn.Module):
     def reset_parameters(self) -> None:
         """Own initialisation, applied after the model's defaults. Default: none."""
 
+    def history_width(self, longest: int, width: int) -> int:
+        """History columns this input needs for exact outputs, besides what the model's
+        Transformer needs (token inputs follow the Transformer's cut): e.g. ``longest``
+        (capped at ``width``) for an input that reads every real history item. 0: none.
+
+        Args:
+            longest: longest real history in the batch.
+            width: current width of the batch's history.
+        """
+        return 0
+
     def forward(self, batch: Batch, context: InputContext) -> torch.Tensor:
         """Returns ``(B, T, output_dim)``, ``(B, output_dim)`` or ``(B,)`` by :attr:`kind`."""
         raise NotImplementedError
@@ -104,6 +115,10 @@ class ModelInputs(nn.ModuleDict):
     def item_features(self) -> tuple[str, ...]:
         """Item-table columns the inputs read, first occurrence first."""
         return tuple(dict.fromkeys(k for layer in self.values() for k in layer.item_features))
+
+    def history_width(self, longest: int, width: int) -> int:
+        """The widest history any input needs (see :meth:`ModelInput.history_width`)."""
+        return max((layer.history_width(longest, width) for layer in self.values()), default=0)
 
     def reset_parameters(self) -> None:
         """Each input's own initialisation."""
