@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "DataFileError",
     "MmctrError",
+    "ModelFileError",
     "ParameterError",
     "PipelineNameError",
     "StaleInputError",
@@ -50,3 +51,8 @@ class DataFileError(MmctrError, OSError):
 
 class StaleInputError(MmctrError):
     """A stage's inputs come from different runs (a mixed set): a stage must be rerun."""
+
+
+class ModelFileError(MmctrError, RuntimeError):
+    """A saved model does not fit the model this version builds from its configuration:
+    it must be retrained."""

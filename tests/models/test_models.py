@@ -276,10 +276,11 @@ def test_rare_items_fall_back_on_content_and_the_map_is_saved():
 
 def test_bias_terms_start_at_zero_and_hash_users():
     model = tiny("transformer_dcn", {"bias_terms": True, "user_buckets": 7})
-    assert not model.item_bias.weight.any() and not model.user_bias.weight.any()
+    bias = model.inputs["bias"]
+    assert not bias.item.weight.any() and not bias.user.weight.any()
     batch = make_batch(batch_size=4, width=6)
     base = model.eval()(batch)
     with torch.no_grad():
-        model.user_bias.weight[int(batch["user_id"][0]) % 7] = 1.0
+        bias.user.weight[int(batch["user_id"][0]) % 7] = 1.0
     shifted = model(batch)
     assert float(shifted[0]) == pytest.approx(float(base[0]) + 1.0, abs=1e-5)

@@ -15,6 +15,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from mmctr.config import from_params
+from mmctr.errors import ModelFileError
 from mmctr.models.base import CTRModel
 from mmctr.models.din import DIN, DINConfig
 from mmctr.models.transformer_dcn import TransformerDCN, TransformerDCNConfig
@@ -68,11 +69,24 @@ def build_model(
 
 def load_model(artifact: Mapping[str, Any]) -> CTRModel:
     """Rebuild a saved model (keys ``model_name``, ``model_params``, ``vocab``,
-    ``state_dict``) in eval mode, on the CPU (strict load; move it with ``.to``)."""
-    model = build_model(
-        artifact["model_name"], artifact["model_params"], artifact["vocab"]
-    )
-    model.load_state_dict(artifact["state_dict"])
+    ``state_dict``) in eval mode, on the CPU (strict load; move it with ``.to``).
+
+    Weights saved under keys a model has since renamed load through its
+    :attr:`~mmctr.models.base.CTRModel.renamed_keys`.
+
+    Raises:
+        ModelFileError: when the weights still do not fit the model (one line: retrain).
+    """
+    name = artifact["model_name"]
+    model = build_model(name, artifact["model_params"], artifact["vocab"])
+    try:
+        model.load_state_dict(artifact["state_dict"])
+    except RuntimeError as err:
+        detail = " ".join(str(err).split())
+        raise ModelFileError(
+            f"the saved {name!r} model does not fit the model this version builds ({detail}); "
+            "retrain it: kedro run --pipelines training"
+        ) from err
     return model.eval()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,6 +24,15 @@ def require_vocab(vocab: Mapping[str, Any], *keys: str) -> list[int]:
     return [int(vocab[k]) for k in keys]
 
 
+def _rename_saved_keys(
+    module: CTRModel, state_dict: MutableMapping[str, Any], prefix: str, *_: Any
+) -> None:
+    """``load_state_dict`` pre-hook: move weights saved under old keys to their new ones."""
+    for old, new in module.renamed_keys.items():
+        if prefix + old in state_dict and prefix + new not in state_dict:
+            state_dict[prefix + new] = state_dict.pop(prefix + old)
+
+
 class CTRModel(nn.Module):
     """Base class: ``forward(batch) -> logits (B,)`` (no sigmoid; train with BCE-with-logits).
 
@@ -39,6 +48,13 @@ class CTRModel(nn.Module):
     config_class: ClassVar[type]
     item_features: tuple[str, ...] = ("tags", "emb")
     row_features: tuple[str, ...] = ()
+    #: state_dict keys of weights saved by earlier versions -> their keys now: renamed
+    #: whenever weights are loaded (``load_model``, a resumed training checkpoint)
+    renamed_keys: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_load_state_dict_pre_hook(_rename_saved_keys)
 
     def prepare(self, train_rows: Mapping[str, np.ndarray]) -> None:
         """Set data-dependent state from the train split once, before training (e.g. which

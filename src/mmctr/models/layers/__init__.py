@@ -1,4 +1,5 @@
-"""Model building blocks grouped by role (FuxiCTR layout)."""
+"""Model building blocks grouped by role (FuxiCTR layout); a model's optional inputs are in
+:mod:`mmctr.models.layers.inputs`."""
 
 from mmctr.models.layers.attentions import (
     DINAttention,
