@@ -1,12 +1,15 @@
 """Project hooks: checks before any node runs, fingerprints, the closing summary, DDP.
 
-Before the pipeline runs (:meth:`ProjectHooks.before_pipeline_run`), in order, and
-before anything is written:
+Before the pipeline runs (:meth:`ProjectHooks.before_pipeline_run`, first of every
+hook, so before the tracking hook opens an MLflow run), in order:
 
 1. every parameter block the pipeline reads is validated (:mod:`mmctr.parameters`);
-2. temporary files of an interrupted save (``.*.tmp-<pid>``) are removed;
+2. no output may be a read-only dataset (the real download);
 3. every input the pipeline does not produce itself must exist (a missing one is
-   reported with the stage that writes it), and real data must not be synthetic.
+   reported with the stage that writes it), and real data must not be synthetic;
+4. the whole input set must be consistent (:class:`mmctr.lineage.Lineage`);
+5. only then, the first side effect: temporary files of an interrupted save
+   (``.*.tmp-<pid>``) are removed.
 
 Around every node, :class:`mmctr.lineage.Lineage` refuses a mixed set of inputs and
 stamps each saved file with its fingerprint. After a run that trains or scores, the
@@ -101,22 +104,27 @@ class ProjectHooks:
             if dataset is not None:
                 dataset.save = _skip_save(name)
 
-    @hook_impl
+    @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        """Every check, then the first side effect (removing debris of killed saves).
+
+        ``tryfirst``: this runs before every other hook's ``before_pipeline_run`` (the
+        tracking hook opens its MLflow run there), so a refused command leaves no run,
+        no artifact and no file behind.
+        """
         params = catalog.load("parameters") if "parameters" in catalog.keys() else {}
         blocks = blocks_read_by(pipeline.inputs())
         checked = validate_parameters(params, blocks)
         logger.debug("parameter blocks checked: %s", checked)
-        if _rank() == 0:
-            _remove_temporaries(catalog, params)
         _check_writable_outputs(pipeline, catalog)
         _check_free_inputs(pipeline, catalog)
         from mmctr.pipeline_registry import DEFAULT_CHAIN
 
-        self._lineage = Lineage(
-            catalog, _stage_of, write=_rank() == 0, stage_order=DEFAULT_CHAIN
-        )
-        self._lineage.check(sorted(pipeline.inputs()))  # the stage's whole input set
+        lineage = Lineage(catalog, _stage_of, write=_rank() == 0, stage_order=DEFAULT_CHAIN)
+        lineage.check(sorted(pipeline.inputs()))  # the stage's whole input set
+        self._lineage = lineage
+        if _rank() == 0:
+            _remove_temporaries(catalog, params)
 
     @hook_impl
     def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any]) -> None:
