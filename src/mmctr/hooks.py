@@ -5,11 +5,11 @@ hook, so before the tracking hook opens an MLflow run), in order:
 
 1. every parameter block the pipeline reads is validated (:mod:`mmctr.parameters`);
 2. no output may be a read-only dataset (the real download);
-3. every input the pipeline does not produce itself must exist (a missing one is
+3. temporary files of an interrupted save (``.*.tmp-<pid>``, their process gone) are
+   removed: the only change a refused command may make;
+4. every input the pipeline does not produce itself must exist (a missing one is
    reported with the stage that writes it), and real data must not be synthetic;
-4. the whole input set must be consistent (:class:`mmctr.lineage.Lineage`);
-5. only then, the first side effect: temporary files of an interrupted save
-   (``.*.tmp-<pid>``) are removed.
+5. the whole input set must be consistent (:class:`mmctr.lineage.Lineage`).
 
 Around every node, :class:`mmctr.lineage.Lineage` refuses a mixed set of inputs and
 stamps each saved file with its fingerprint. After a run that trains or scores, the
@@ -106,25 +106,25 @@ class ProjectHooks:
 
     @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        """Every check, then the first side effect (removing debris of killed saves).
+        """Every check before anything is written.
 
         ``tryfirst``: this runs before every other hook's ``before_pipeline_run`` (the
         tracking hook opens its MLflow run there), so a refused command leaves no run,
-        no artifact and no file behind.
+        no artifact and no file behind (only the debris of a killed save is removed).
         """
         params = catalog.load("parameters") if "parameters" in catalog.keys() else {}
         blocks = blocks_read_by(pipeline.inputs())
         checked = validate_parameters(params, blocks)
         logger.debug("parameter blocks checked: %s", checked)
         _check_writable_outputs(pipeline, catalog)
+        if _rank() == 0:  # debris of a dead process only: never a file another run uses
+            _remove_temporaries(catalog, params)
         _check_free_inputs(pipeline, catalog)
         from mmctr.pipeline_registry import DEFAULT_CHAIN
 
         lineage = Lineage(catalog, _stage_of, write=_rank() == 0, stage_order=DEFAULT_CHAIN)
         lineage.check(sorted(pipeline.inputs()))  # the stage's whole input set
         self._lineage = lineage
-        if _rank() == 0:
-            _remove_temporaries(catalog, params)
 
     @hook_impl
     def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any]) -> None:

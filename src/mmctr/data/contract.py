@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from mmctr.errors import MmctrError
 
 __all__ = [
+    "EMBEDDING_MAGNITUDE",
     "ITEM_COLUMNS",
     "RAW_FILES",
     "ROW_COLUMNS",
@@ -62,6 +63,10 @@ RAW_FILES = {
 ROW_COLUMNS = ("user_id", "item_seq", "likes_level", "views_level", "item_id")
 ITEM_COLUMNS = ("item_id", "item_tags", "item_emb_d128")
 DEFAULT_CHUNK_ROWS = 1 << 18  # ~200 MB of int64 values per chunk at width 100
+#: the largest magnitude an embedding value may have. Raw BERT and CLIP features lie far
+#: inside (|x| of a few tens at most); beyond it squares and sums overflow float32 in the
+#: item-embedding recipes and training (docs/DATA_CONTRACT.md)
+EMBEDDING_MAGNITUDE = 1e4
 
 
 #: the fix every message ends with
@@ -475,6 +480,7 @@ def list_matrix(
     high: float | None = None,
     what: str = "values",
     finite: bool = False,
+    magnitude: float | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> np.ndarray:
     """A fixed-width list column as a 2-D array ``(N, width)`` of ``dtype``, checked.
@@ -484,7 +490,8 @@ def list_matrix(
     list column, a null list, a list whose length is not ``width`` (``None``: the length of
     row 0, i.e. ragged lists), a null inside a list, values of the wrong kind (integer
     ``dtype``: integers or whole floats; float ``dtype``: any number), values outside
-    ``low..high`` (and outside ``dtype``'s range), and non-finite values when ``finite``.
+    ``low..high`` (and outside ``dtype``'s range), non-finite values when ``finite`` and
+    values with ``|x| > magnitude`` when ``magnitude`` is given.
 
     Args:
         series: the column, as read by pandas.
@@ -493,7 +500,9 @@ def list_matrix(
         width: the expected list length, or ``None`` to take row 0's.
         width_reason: why ``width`` is expected (shown in the message).
         low, high, what: the allowed value range and its name in the message.
-        finite: refuse NaN/inf (checked after the cast to ``dtype``).
+        finite: refuse NaN/inf (checked before and after the cast to ``dtype``).
+        magnitude: the largest allowed ``|x|`` (``None``: no bound), e.g.
+            :data:`EMBEDDING_MAGNITUDE`.
         chunk_rows: rows converted at a time.
 
     Returns:
@@ -526,19 +535,12 @@ def list_matrix(
         values = flat.to_numpy(zero_copy_only=False).reshape(len(chunk), width)
         if integer and values.dtype.kind == "f":
             _check_integral(values, file, column, row_offset=start)
+        if finite:  # before the range checks: NaN compares false with every bound
+            check_finite(values, file, column, row_offset=start)
         check_range(
             values, file, column, low=low, high=high, what=what, row_offset=start
         )
-        if bounds is not None:
-            check_range(
-                values,
-                file,
-                column,
-                low=bounds.min,
-                high=bounds.max,
-                what=f"values that fit in {bounds.dtype.name}",
-                row_offset=start,
-            )
+        _check_bounds(values, file, column, bounds, magnitude, row_offset=start)
         if out is None:
             out = np.empty((n, width), dtype=dtype)
         out[start : start + len(chunk)] = values
@@ -549,6 +551,38 @@ def list_matrix(
     if out is None:
         out = np.empty((0, width or 0), dtype=dtype)
     return out
+
+
+def _check_bounds(
+    values: np.ndarray,
+    file: str,
+    column: str,
+    bounds: np.iinfo | None,
+    magnitude: float | None,
+    *,
+    row_offset: int,
+) -> None:
+    """Refuse integers that do not fit ``bounds`` and values with ``|x| > magnitude``."""
+    if bounds is not None:
+        check_range(
+            values,
+            file,
+            column,
+            low=bounds.min,
+            high=bounds.max,
+            what=f"values that fit in {bounds.dtype.name}",
+            row_offset=row_offset,
+        )
+    if magnitude is not None:
+        check_range(
+            values,
+            file,
+            column,
+            low=-magnitude,
+            high=magnitude,
+            what="embedding values",
+            row_offset=row_offset,
+        )
 
 
 # --- the tables --------------------------------------------------------------------------
@@ -564,8 +598,8 @@ def parse_item_info(
     """Check ``item_info.parquet`` and return its columns as arrays.
 
     Refuses: an empty table, a missing column, non-integer or duplicate item ids, row i not
-    holding item i, tags of the wrong width or negative, embeddings of the wrong width or
-    not finite, nulls anywhere.
+    holding item i, tags of the wrong width or negative, embeddings of the wrong width,
+    not finite or beyond :data:`EMBEDDING_MAGNITUDE`, nulls anywhere.
 
     Returns:
         ``item_tags`` int32 (V, tags_width), ``item_emb`` float32 (V, emb_dim).
@@ -596,6 +630,7 @@ def parse_item_info(
             width=emb_dim,
             width_reason="emb_dim",
             finite=True,
+            magnitude=EMBEDDING_MAGNITUDE,
             chunk_rows=chunk_rows,
         ),
     }
