@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "DataFileError",
     "MmctrError",
+    "NonFiniteError",
     "ParameterError",
     "PipelineNameError",
     "StaleInputError",
@@ -46,6 +47,11 @@ class DataFileError(MmctrError, OSError):
 
     def __reduce__(self) -> tuple:
         return type(self), (self.path, self.expected, self.found, self.fix)
+
+
+class NonFiniteError(MmctrError, FloatingPointError):
+    """Training produced a loss or predictions that are not finite numbers (NaN, ±inf):
+    stopped before the model or its best weights are saved."""
 
 
 class StaleInputError(MmctrError):

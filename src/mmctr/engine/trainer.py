@@ -40,6 +40,7 @@ from mmctr.engine.precision import (
     keep_freed_memory,
     resolve_bf16,
 )
+from mmctr.errors import NonFiniteError
 
 __all__ = [
     "TrainConfig",
@@ -219,6 +220,32 @@ def train_step(
     return loss.detach()
 
 
+def _refuse_non_finite(
+    what: str, values: Any, epoch: int, cfg: TrainConfig, ckpt_path: Path | None
+) -> None:
+    """Stop training when ``values`` (the epoch's loss or the valid predictions) hold a
+    NaN or an infinity, before anything of this epoch is saved.
+
+    The run's checkpoint (earlier, finite epochs) is removed: resuming from it would
+    replay the same steps into the same NaN, so the next run starts afresh.
+
+    Raises:
+        NonFiniteError: naming the stage (training), the epoch and the likely causes.
+    """
+    if np.isfinite(np.asarray(values, dtype=np.float64)).all():
+        return
+    if ckpt_path is not None and ckpt_path.exists():
+        ckpt_path.unlink()
+    raise NonFiniteError(
+        f"training, epoch {epoch}: the {what} is not a finite number (NaN or inf), so "
+        "training stopped before the model and its best weights were saved. Likely cause: "
+        f"a learning rate too high for this model (learning_rate {cfg.learning_rate:g}, "
+        f"max_grad_norm {cfg.max_grad_norm:g}) or extreme feature values; lower "
+        "training.learning_rate and rerun (the run's checkpoint was removed: the next run "
+        "starts afresh)"
+    )
+
+
 def _reduce_on_plateau(
     cfg: TrainConfig,
     load_weights: Callable[[Mapping[str, torch.Tensor]], None],
@@ -352,10 +379,13 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
         train_loss = loss_sum.item() / max(len(batches), 1)
         if world_size > 1:
             train_loss = ddp.mean_across_ranks(train_loss, device)
+        _refuse_non_finite("training loss", train_loss, epoch + 1, cfg,
+                           ckpt_path if is_main else None)
 
         # ---- validation (rank 0), early stopping, checkpoint --------------------
         if is_main:
             probs = predict(model, valid_data, cfg.eval_batch_size, cfg.bf16)
+            _refuse_non_finite("model's valid prediction", probs, epoch + 1, cfg, ckpt_path)
             row = {"epoch": epoch + 1, "train_loss": train_loss,
                    "valid_auc": auc(valid["label"], probs),
                    "valid_logloss": logloss(valid["label"], probs),
