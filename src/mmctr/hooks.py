@@ -200,6 +200,23 @@ def _check_writable_outputs(pipeline: Any, catalog: Any) -> None:
             )
 
 
+def _is_missing(name: str, dataset: Any, catalog: Any) -> bool:
+    """Whether the input ``name`` (a required file) is absent; raises at once for a
+    file that is there but unusable (synthetic as real, a symlink loop, a directory,
+    no read permission) and for a missing real-data file (where the files go)."""
+    if getattr(dataset, "_optional", False):
+        return False
+    if hasattr(dataset, "_refuse_synthetic"):
+        dataset._refuse_synthetic()
+    if hasattr(dataset, "_check_path"):
+        dataset._check_path()
+    if dataset_path(dataset) is None or catalog.exists(name):
+        return False
+    if getattr(dataset, "_real_data", False):
+        dataset.load()  # raises the real-data message (where the files go)
+    return True
+
+
 def _check_free_inputs(pipeline: Any, catalog: Any) -> None:
     """Every input the pipeline does not produce must be there before anything runs.
 
@@ -214,15 +231,8 @@ def _check_free_inputs(pipeline: Any, catalog: Any) -> None:
         if name.startswith("params:") or name == "parameters":
             continue
         dataset = _get(catalog, name)
-        if dataset is None or getattr(dataset, "_optional", False):
-            continue
-        if hasattr(dataset, "_refuse_synthetic"):
-            dataset._refuse_synthetic()
-        if dataset_path(dataset) is None or catalog.exists(name):
-            continue
-        if getattr(dataset, "_real_data", False):
-            dataset.load()  # raises the real-data message (where the files go)
-        missing.append((name, dataset_path(dataset), _stage_of(name)))
+        if dataset is not None and _is_missing(name, dataset, catalog):
+            missing.append((name, dataset_path(dataset), _stage_of(name)))
     if not missing:
         return
 

@@ -5,7 +5,6 @@ import pytest
 
 from mmctr.data.contract import RawDataError
 from mmctr.data.item_contract import parse_item_feature
-
 from tests.pipelines.item_embedding.tiny_inputs import N_ITEMS, WIDTHS, raw_item_feature
 
 COLUMNS = {"text": ("txt_emb_BERT", WIDTHS["text"]), "image": ("img_emb_CLIPRN50", WIDTHS["image"])}
