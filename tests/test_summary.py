@@ -32,3 +32,16 @@ def test_real_data_has_no_test_metrics_and_says_so():
 def test_undefined_values_are_shown_as_such():
     text = format_summary({"valid_auc": None, "valid_logloss": float("nan")}, {})
     assert "AUC n/a  logloss n/a  gAUC n/a" in text
+
+
+def test_the_data_profile_warnings_close_the_summary():
+    from kedro.io import DataCatalog, MemoryDataset
+
+    from mmctr.hooks import _profile_warnings
+
+    catalog = DataCatalog({"data_profile": MemoryDataset(
+        {"warnings": ["all-zero item embeddings: item_emb_d128 is 0 for every item"]})})
+    text = format_summary({"valid_auc": 0.7}, {"model": "m.pt"}, _profile_warnings(catalog))
+    assert text.splitlines()[-1] == ("  warning: all-zero item embeddings: item_emb_d128 is 0 "
+                                     "for every item (see the data profile)")
+    assert _profile_warnings(DataCatalog({})) == []

@@ -285,5 +285,15 @@ def _summary(outputs: set[str], catalog: Any) -> str:
         paths["submission"] = _relative(_load_path(catalog, "prediction_zip"))
     if "ablation_table" in outputs:
         paths["ablation"] = _relative(_load_path(catalog, "ablation_table_md"))
-    return format_summary(metrics, paths)
+    return format_summary(metrics, paths, _profile_warnings(catalog))
+
+
+def _profile_warnings(catalog: Any) -> list[str]:
+    """The data profile's warnings about degenerate inputs (none without a profile)."""
+    try:
+        if "data_profile" not in catalog.keys() or not catalog.exists("data_profile"):
+            return []
+        return [str(w) for w in catalog.load("data_profile").get("warnings", [])]
+    except Exception:  # noqa: BLE001 - a summary never fails a finished run
+        return []
 

@@ -28,10 +28,13 @@ from mmctr.errors import MmctrError
 __all__ = [
     "EMBEDDING_MAGNITUDE",
     "ITEM_COLUMNS",
+    "MIN_ROWS",
+    "MIN_ROWS_PER_CLASS",
     "RAW_FILES",
     "ROW_COLUMNS",
     "RawDataError",
     "check_columns",
+    "check_enough_rows",
     "check_both_classes",
     "check_finite",
     "check_item_rows",
@@ -67,6 +70,11 @@ DEFAULT_CHUNK_ROWS = 1 << 18  # ~200 MB of int64 values per chunk at width 100
 #: inside (|x| of a few tens at most); beyond it squares and sums overflow float32 in the
 #: item-embedding recipes and training (docs/DATA_CONTRACT.md)
 EMBEDDING_MAGNITUDE = 1e4
+#: the least data a run trains and validates on (docs/DATA_CONTRACT.md): rows, and rows
+#: of each class (clicks, non-clicks). Far below any real set; below it AUC, early
+#: stopping and the model's statistics mean nothing (a 2-row train split scored 0.37)
+MIN_ROWS = {"train": 20, "valid": 10}
+MIN_ROWS_PER_CLASS = {"train": 5, "valid": 2}
 
 
 #: the fix every message ends with
@@ -268,6 +276,25 @@ def check_both_classes(labels: np.ndarray, file: str, column: str = "label") -> 
             "both classes (0 and 1): AUC and early stopping need clicks and non-clicks",
             f"only label {labels.flat[0].item():g} in all {labels.size} rows",
         )
+
+
+def check_enough_rows(
+    labels: np.ndarray, file: str, min_rows: int, min_per_class: int, column: str = "label"
+) -> None:
+    """Refuse a labelled split below the minimum: ``min_rows`` rows, ``min_per_class``
+    clicks and as many non-clicks."""
+    clicks = int(np.count_nonzero(labels))
+    others = int(labels.size) - clicks
+    if labels.size >= min_rows and min(clicks, others) >= min_per_class:
+        return
+    raise RawDataError(
+        file,
+        column,
+        None,
+        f"at least {min_rows} rows with at least {min_per_class} clicks and "
+        f"{min_per_class} non-clicks (the minimum to train and validate on)",
+        f"{labels.size} rows: {clicks} click(s), {others} non-click(s)",
+    )
 
 
 def check_test_ids(frame: pd.DataFrame, file: str, column: str = "ID") -> None:
@@ -726,8 +753,9 @@ def parse_raw_tables(
     """Check all four raw tables, each converted once, and return them as arrays.
 
     item_info is checked first (its length bounds every item id), then train, valid,
-    test; valid and test histories must be exactly as wide as train's. Nothing is
-    returned unless every table passes.
+    test; valid and test histories must be exactly as wide as train's; train and valid
+    must hold :data:`MIN_ROWS` rows and :data:`MIN_ROWS_PER_CLASS` of each class.
+    Nothing is returned unless every table passes.
 
     Returns:
         ``{"train", "valid", "test"}`` → :func:`parse_split` output (test never has
@@ -756,6 +784,9 @@ def parse_raw_tables(
         )
         if split == "train":  # test histories of a different width than train: refused
             width, reason = parsed["train"]["item_seq"].shape[1], "as in train.parquet"
+    for split in ("train", "valid"):  # after every other check: theirs come first
+        check_enough_rows(parsed[split]["label"], RAW_FILES[split], MIN_ROWS[split],
+                          MIN_ROWS_PER_CLASS[split])
     logger.info(
         "Raw tables pass every check: %s rows, %d items, history width %d",
         {split: len(parsed[split]["item_id"]) for split in ("train", "valid", "test")},
