@@ -45,3 +45,21 @@ def test_the_data_profile_warnings_close_the_summary():
     assert text.splitlines()[-1] == ("  warning: all-zero item embeddings: item_emb_d128 is 0 "
                                      "for every item (see the data profile)")
     assert _profile_warnings(DataCatalog({})) == []
+
+
+def test_the_tuning_command_closes_with_its_best_trial():
+    from kedro.io import DataCatalog, MemoryDataset
+
+    from mmctr.hooks import _summary
+
+    best = {"study": "s", "best_trial": 1, "valid_auc": 0.71234, "preset": "tuned",
+            "params": {"learning_rate": 0.00123456, "model.embedding_dim": 16},
+            "trials": {"COMPLETE": 2, "PRUNED": 1}}
+    catalog = DataCatalog({"tuning_best": MemoryDataset(best)})
+    text = _summary({"tuning_best", "tuned_parameters", "tuning_trials"}, catalog)
+    assert text.splitlines()[1:] == [
+        "  tuning: best trial 1, valid AUC 0.7123 (under the search budget); trials: "
+        "2 complete, 1 pruned",
+        "  best:   learning_rate=0.001235, model.embedding_dim=16",
+        "  next:   kedro run --params training.preset=tuned",
+    ]

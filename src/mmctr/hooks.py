@@ -40,7 +40,8 @@ __all__ = ["ProjectHooks"]
 logger = logging.getLogger(__name__)
 
 #: outputs that make a run one that "trains or scores" (it ends with a summary)
-SUMMARY_OUTPUTS = ("model", "evaluation_metrics", "prediction_zip", "ablation_table")
+SUMMARY_OUTPUTS = ("model", "evaluation_metrics", "prediction_zip", "ablation_table",
+                   "tuning_best")
 
 
 def _rank() -> int:
@@ -265,17 +266,40 @@ def _relative(path: str | None) -> str | None:
     return None if path is None else shown_path(path)
 
 
-def _summary(outputs: set[str], catalog: Any) -> str:
-    """The closing summary of this run (see :mod:`mmctr.summary`)."""
-    metrics = None
+def _metrics(outputs: set[str], catalog: Any) -> dict[str, Any] | None:
+    """This run's evaluation metrics, or the best epoch's of a training-only run."""
     if "evaluation_metrics" in outputs:
-        metrics = catalog.load("evaluation_metrics")
-    elif "training_history" in outputs:
+        return catalog.load("evaluation_metrics")
+    if "training_history" in outputs:
         history = catalog.load("training_history")
         if isinstance(history, pd.DataFrame) and len(history) and "valid_auc" in history:
             best = history.loc[history["valid_auc"].idxmax()]
-            metrics = {k: best.get(k) for k in ("valid_auc", "valid_logloss", "valid_gauc")}
-    paths = {}
+            return {k: best.get(k) for k in ("valid_auc", "valid_logloss", "valid_gauc")}
+    return None
+
+
+def _tuning_notes(outputs: set[str], catalog: Any) -> tuple[list[str], dict[str, str | None]]:
+    """The tuning command's closing lines (best trial, trials by state) and paths."""
+    if "tuning_best" not in outputs:
+        return [], {}
+    best = catalog.load("tuning_best")
+    trials = ", ".join(f"{n} {state.lower()}" for state, n in sorted(best["trials"].items()))
+    params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in best["params"].items())
+    notes = [f"tuning: best trial {best['best_trial']}, valid AUC {best['valid_auc']:.4f} "
+             f"(under the search budget); trials: {trials}",
+             f"best:   {params}",
+             f"next:   kedro run --params training.preset={best['preset']}"]
+    paths = {"tuned preset": _relative(_load_path(catalog, "tuned_parameters")),
+             "trials": _relative(_load_path(catalog, "tuning_trials"))}
+    return notes, paths
+
+
+def _summary(outputs: set[str], catalog: Any) -> str:
+    """The closing summary of this run (see :mod:`mmctr.summary`)."""
+    metrics = _metrics(outputs, catalog)
+    notes, tuning_paths = _tuning_notes(outputs, catalog)
+    paths = dict(tuning_paths)
     if "model" in outputs or "evaluation_metrics" in outputs or "prediction_zip" in outputs:
         paths["model"] = _relative(_load_path(catalog, "model"))
     if "evaluation_metrics" in outputs:
@@ -285,7 +309,7 @@ def _summary(outputs: set[str], catalog: Any) -> str:
         paths["submission"] = _relative(_load_path(catalog, "prediction_zip"))
     if "ablation_table" in outputs:
         paths["ablation"] = _relative(_load_path(catalog, "ablation_table_md"))
-    return format_summary(metrics, paths, _profile_warnings(catalog))
+    return format_summary(metrics, paths, _profile_warnings(catalog), notes)
 
 
 def _profile_warnings(catalog: Any) -> list[str]:

@@ -55,6 +55,7 @@ def format_summary(
     metrics: Mapping[str, Any] | None,
     paths: Mapping[str, str | None],
     warnings: list[str] | tuple[str, ...] = (),
+    notes: list[str] | tuple[str, ...] = (),
 ) -> str:
     """The summary block: metric lines, then ``what: path`` for each known path.
 
@@ -63,9 +64,11 @@ def format_summary(
             a training-only run passes ``{"valid_auc": .., "valid_logloss": ..}``).
         paths: e.g. ``{"model": .., "report": .., "submission": ..}``; ``None`` skipped.
         warnings: what the data profile found degenerate in the inputs (one line each).
+        notes: lines after the metrics (the tuning command's best trial).
     """
     lines = ["Run summary"]
     lines += [f"  {line}" for line in metric_lines(metrics or {})]
+    lines += [f"  {note}" for note in notes]
     width = max((len(k) for k, v in paths.items() if v), default=0) + 1
     lines += [f"  {k + ':':{width}} {v}" for k, v in paths.items() if v]
     lines += [f"  warning: {w} (see the data profile)" for w in warnings]

@@ -162,3 +162,17 @@ def test_nan_predictions_stop_training_at_the_first_validation(tiny_data):
     model = PoisonedModel(tiny_data["num_items"], after=10**9, in_eval=True)
     with pytest.raises(NonFiniteError, match=r"training, epoch 1: the model's valid prediction"):
         train_model(CFG, model, tiny_data["train"], tiny_data["valid"], tiny_data["items"])
+
+
+def test_the_checkpoint_message_numbers_epochs_like_the_epoch_line(tiny_data, tmp_path, caplog):
+    import logging
+
+    cfg = dataclasses.replace(CFG, checkpoint_dir=str(tmp_path), epochs=2, patience=10)
+    with caplog.at_level(logging.INFO, logger="mmctr.engine"):
+        _train(tiny_data, cfg)
+    lines = [r.getMessage() for r in caplog.records
+             if r.getMessage().startswith(("epoch ", "checkpoint: "))]
+    assert [line.split(":")[0].split(" written")[0] for line in lines] == [
+        "epoch 1", "checkpoint", "epoch 2", "checkpoint"]
+    assert lines[1].startswith("checkpoint: epoch 1 written")
+    assert lines[3].startswith("checkpoint: epoch 2 written")

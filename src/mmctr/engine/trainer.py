@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from mmctr.engine import distributed as ddp
 from mmctr.engine.batching import BatchAssembler, build_item_table, epoch_batches
@@ -41,6 +40,7 @@ from mmctr.engine.precision import (
     resolve_bf16,
 )
 from mmctr.errors import NonFiniteError
+from mmctr.progress import progress as progress_of
 
 __all__ = [
     "TrainConfig",
@@ -134,7 +134,9 @@ def predict(
     outs = []
     batches = epoch_batches(len(assembler), batch_size, shuffle=False)
     total = math.ceil(len(assembler) / batch_size)
-    for index in tqdm(batches, total=total, desc="scoring", disable=not progress, leave=False):
+    shown = progress_of(batches, "scoring", total=total, enabled=progress, unit="batches",
+                        leave=False)
+    for index in shown:
         with autocast(assembler.device, bf16):
             logits = model(assembler(index))
         outs.append(torch.sigmoid(logits.float()))
@@ -364,8 +366,9 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
         batches = list(epoch_batches(
             len(train_data), cfg.batch_size, shuffle=True, seed=cfg.seed, epoch=epoch,
             rank=rank, world_size=world_size, max_batches=cfg.max_steps_per_epoch))
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                   disable=not (cfg.progress and is_main), dynamic_ncols=True)
+        # a bar on a terminal, a log line every 30 s without one (never one long line)
+        bar = progress_of(batches, f"epoch {epoch + 1}/{cfg.epochs}", unit="batches",
+                          enabled=cfg.progress and is_main, leave=False, dynamic_ncols=True)
         t0, seen = time.perf_counter(), 0
         loss_sum = torch.zeros((), device=device)
         for step, index in enumerate(bar, start=1):
