@@ -63,3 +63,10 @@ def test_the_tuning_command_closes_with_its_best_trial():
         "  best:   learning_rate=0.001235, model.embedding_dim=16",
         "  next:   kedro run --params training.preset=tuned",
     ]
+
+
+def test_the_readme_names_both_ways_to_open_kedro_viz():
+    from tests.conftest import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert "kedro viz run" in readme and "kedro viz build" in readme
