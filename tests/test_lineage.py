@@ -83,6 +83,49 @@ def test_outputs_made_from_older_inputs_name_the_stage_to_rerun(prepared_project
     assert not (prepared_project / "data/06_models/model.pt").exists()
 
 
+@pytest.mark.slow
+def test_another_runs_file_swapped_in_with_its_stamp_kept_is_refused(prepared_project):
+    features = prepared_project / FEATURES
+    kept = {p.name: p.read_bytes() for p in features.iterdir() if p.is_file()}
+    run_kedro(prepared_project, pipelines=["feature_engineering"],
+              params={"feature_engineering": {"max_len": 50}})
+    other_run = (features / "train_features.npz").read_bytes()
+    for name, data in kept.items():  # this run's files and stamps back ...
+        (features / name).write_bytes(data)
+    run_kedro(prepared_project, pipelines=["semantic_similarity"])  # ... consistent again
+    (features / "train_features.npz").write_bytes(other_run)  # one swapped, stamp kept
+    with pytest.raises(StaleInputError, match=(
+            r"train_features \(data/04_feature/train_features.npz\) is not the file its "
+            r"stamp describes: its content changed after the run that wrote it \(the file "
+            r"was replaced or edited\): rerun `kedro run --pipelines feature_engineering,"
+            r"item_embedding,semantic_similarity`")):
+        run_kedro(prepared_project, pipelines=["training"])
+    assert not (prepared_project / "data/06_models/model.pt").exists()
+
+
+@pytest.mark.slow
+def test_a_copied_project_keeps_its_fingerprints(prepared_project, tmp_path, monkeypatch):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(prepared_project, copy, copy_function=shutil.copy)  # new mtimes
+    monkeypatch.chdir(copy)
+    run_kedro(copy, pipelines=["training"], params={"training": {"epochs": 1}})
+    assert (copy / "data/06_models/model.pt").exists()
+
+
+def test_content_hash_reads_what_a_file_holds_not_when_it_was_written(tmp_path):
+    from mmctr.lineage import HASH_BLOCK, content_hash
+
+    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+    a.write_bytes(b"x" * (HASH_BLOCK + 7))
+    b.write_bytes(b"x" * (HASH_BLOCK + 7))
+    os.utime(b, (1, 1))
+    assert content_hash(a) == content_hash(b)
+    b.write_bytes(b"x" * HASH_BLOCK + b"y" * 7)
+    assert content_hash(a) != content_hash(b)
+
+
 KILLED_RUN = """
 import os, sys, time
 from pathlib import Path

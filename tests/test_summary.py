@@ -32,3 +32,41 @@ def test_real_data_has_no_test_metrics_and_says_so():
 def test_undefined_values_are_shown_as_such():
     text = format_summary({"valid_auc": None, "valid_logloss": float("nan")}, {})
     assert "AUC n/a  logloss n/a  gAUC n/a" in text
+
+
+def test_the_data_profile_warnings_close_the_summary():
+    from kedro.io import DataCatalog, MemoryDataset
+
+    from mmctr.hooks import _profile_warnings
+
+    catalog = DataCatalog({"data_profile": MemoryDataset(
+        {"warnings": ["all-zero item embeddings: item_emb_d128 is 0 for every item"]})})
+    text = format_summary({"valid_auc": 0.7}, {"model": "m.pt"}, _profile_warnings(catalog))
+    assert text.splitlines()[-1] == ("  warning: all-zero item embeddings: item_emb_d128 is 0 "
+                                     "for every item (see the data profile)")
+    assert _profile_warnings(DataCatalog({})) == []
+
+
+def test_the_tuning_command_closes_with_its_best_trial():
+    from kedro.io import DataCatalog, MemoryDataset
+
+    from mmctr.hooks import _summary
+
+    best = {"study": "s", "best_trial": 1, "valid_auc": 0.71234, "preset": "tuned",
+            "params": {"learning_rate": 0.00123456, "model.embedding_dim": 16},
+            "trials": {"COMPLETE": 2, "PRUNED": 1}}
+    catalog = DataCatalog({"tuning_best": MemoryDataset(best)})
+    text = _summary({"tuning_best", "tuned_parameters", "tuning_trials"}, catalog)
+    assert text.splitlines()[1:] == [
+        "  tuning: best trial 1, valid AUC 0.7123 (under the search budget); trials: "
+        "2 complete, 1 pruned",
+        "  best:   learning_rate=0.001235, model.embedding_dim=16",
+        "  next:   kedro run --params training.preset=tuned",
+    ]
+
+
+def test_the_readme_names_both_ways_to_open_kedro_viz():
+    from tests.conftest import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert "kedro viz run" in readme and "kedro viz build" in readme

@@ -13,6 +13,7 @@ __all__ = [
     "DataFileError",
     "MmctrError",
     "ModelFileError",
+    "NonFiniteError",
     "ParameterError",
     "PipelineNameError",
     "StaleInputError",
@@ -47,6 +48,11 @@ class DataFileError(MmctrError, OSError):
 
     def __reduce__(self) -> tuple:
         return type(self), (self.path, self.expected, self.found, self.fix)
+
+
+class NonFiniteError(MmctrError, FloatingPointError):
+    """Training produced a loss or predictions that are not finite numbers (NaN, ±inf):
+    stopped before the model or its best weights are saved."""
 
 
 class StaleInputError(MmctrError):

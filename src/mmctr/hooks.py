@@ -1,12 +1,15 @@
 """Project hooks: checks before any node runs, fingerprints, the closing summary, DDP.
 
-Before the pipeline runs (:meth:`ProjectHooks.before_pipeline_run`), in order, and
-before anything is written:
+Before the pipeline runs (:meth:`ProjectHooks.before_pipeline_run`, first of every
+hook, so before the tracking hook opens an MLflow run), in order:
 
 1. every parameter block the pipeline reads is validated (:mod:`mmctr.parameters`);
-2. temporary files of an interrupted save (``.*.tmp-<pid>``) are removed;
-3. every input the pipeline does not produce itself must exist (a missing one is
-   reported with the stage that writes it), and real data must not be synthetic.
+2. no output may be a read-only dataset (the real download);
+3. temporary files of an interrupted save (``.*.tmp-<pid>``, their process gone) are
+   removed: the only change a refused command may make;
+4. every input the pipeline does not produce itself must exist (a missing one is
+   reported with the stage that writes it), and real data must not be synthetic;
+5. the whole input set must be consistent (:class:`mmctr.lineage.Lineage`).
 
 Around every node, :class:`mmctr.lineage.Lineage` refuses a mixed set of inputs and
 stamps each saved file with its fingerprint. After a run that trains or scores, the
@@ -37,7 +40,8 @@ __all__ = ["ProjectHooks"]
 logger = logging.getLogger(__name__)
 
 #: outputs that make a run one that "trains or scores" (it ends with a summary)
-SUMMARY_OUTPUTS = ("model", "evaluation_metrics", "prediction_zip", "ablation_table")
+SUMMARY_OUTPUTS = ("model", "evaluation_metrics", "prediction_zip", "ablation_table",
+                   "tuning_best")
 
 
 def _rank() -> int:
@@ -101,22 +105,27 @@ class ProjectHooks:
             if dataset is not None:
                 dataset.save = _skip_save(name)
 
-    @hook_impl
+    @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        """Every check before anything is written.
+
+        ``tryfirst``: this runs before every other hook's ``before_pipeline_run`` (the
+        tracking hook opens its MLflow run there), so a refused command leaves no run,
+        no artifact and no file behind (only the debris of a killed save is removed).
+        """
         params = catalog.load("parameters") if "parameters" in catalog.keys() else {}
         blocks = blocks_read_by(pipeline.inputs())
         checked = validate_parameters(params, blocks)
         logger.debug("parameter blocks checked: %s", checked)
-        if _rank() == 0:
-            _remove_temporaries(catalog, params)
         _check_writable_outputs(pipeline, catalog)
+        if _rank() == 0:  # debris of a dead process only: never a file another run uses
+            _remove_temporaries(catalog, params)
         _check_free_inputs(pipeline, catalog)
         from mmctr.pipeline_registry import DEFAULT_CHAIN
 
-        self._lineage = Lineage(
-            catalog, _stage_of, write=_rank() == 0, stage_order=DEFAULT_CHAIN
-        )
-        self._lineage.check(sorted(pipeline.inputs()))  # the stage's whole input set
+        lineage = Lineage(catalog, _stage_of, write=_rank() == 0, stage_order=DEFAULT_CHAIN)
+        lineage.check(sorted(pipeline.inputs()))  # the stage's whole input set
+        self._lineage = lineage
 
     @hook_impl
     def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any]) -> None:
@@ -192,6 +201,23 @@ def _check_writable_outputs(pipeline: Any, catalog: Any) -> None:
             )
 
 
+def _is_missing(name: str, dataset: Any, catalog: Any) -> bool:
+    """Whether the input ``name`` (a required file) is absent; raises at once for a
+    file that is there but unusable (synthetic as real, a symlink loop, a directory,
+    no read permission) and for a missing real-data file (where the files go)."""
+    if getattr(dataset, "_optional", False):
+        return False
+    if hasattr(dataset, "_refuse_synthetic"):
+        dataset._refuse_synthetic()
+    if hasattr(dataset, "_check_path"):
+        dataset._check_path()
+    if dataset_path(dataset) is None or catalog.exists(name):
+        return False
+    if getattr(dataset, "_real_data", False):
+        dataset.load()  # raises the real-data message (where the files go)
+    return True
+
+
 def _check_free_inputs(pipeline: Any, catalog: Any) -> None:
     """Every input the pipeline does not produce must be there before anything runs.
 
@@ -206,15 +232,8 @@ def _check_free_inputs(pipeline: Any, catalog: Any) -> None:
         if name.startswith("params:") or name == "parameters":
             continue
         dataset = _get(catalog, name)
-        if dataset is None or getattr(dataset, "_optional", False):
-            continue
-        if hasattr(dataset, "_refuse_synthetic"):
-            dataset._refuse_synthetic()
-        if dataset_path(dataset) is None or catalog.exists(name):
-            continue
-        if getattr(dataset, "_real_data", False):
-            dataset.load()  # raises the real-data message (where the files go)
-        missing.append((name, dataset_path(dataset), _stage_of(name)))
+        if dataset is not None and _is_missing(name, dataset, catalog):
+            missing.append((name, dataset_path(dataset), _stage_of(name)))
     if not missing:
         return
 
@@ -247,17 +266,40 @@ def _relative(path: str | None) -> str | None:
     return None if path is None else shown_path(path)
 
 
-def _summary(outputs: set[str], catalog: Any) -> str:
-    """The closing summary of this run (see :mod:`mmctr.summary`)."""
-    metrics = None
+def _metrics(outputs: set[str], catalog: Any) -> dict[str, Any] | None:
+    """This run's evaluation metrics, or the best epoch's of a training-only run."""
     if "evaluation_metrics" in outputs:
-        metrics = catalog.load("evaluation_metrics")
-    elif "training_history" in outputs:
+        return catalog.load("evaluation_metrics")
+    if "training_history" in outputs:
         history = catalog.load("training_history")
         if isinstance(history, pd.DataFrame) and len(history) and "valid_auc" in history:
             best = history.loc[history["valid_auc"].idxmax()]
-            metrics = {k: best.get(k) for k in ("valid_auc", "valid_logloss", "valid_gauc")}
-    paths = {}
+            return {k: best.get(k) for k in ("valid_auc", "valid_logloss", "valid_gauc")}
+    return None
+
+
+def _tuning_notes(outputs: set[str], catalog: Any) -> tuple[list[str], dict[str, str | None]]:
+    """The tuning command's closing lines (best trial, trials by state) and paths."""
+    if "tuning_best" not in outputs:
+        return [], {}
+    best = catalog.load("tuning_best")
+    trials = ", ".join(f"{n} {state.lower()}" for state, n in sorted(best["trials"].items()))
+    params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in best["params"].items())
+    notes = [f"tuning: best trial {best['best_trial']}, valid AUC {best['valid_auc']:.4f} "
+             f"(under the search budget); trials: {trials}",
+             f"best:   {params}",
+             f"next:   kedro run --params training.preset={best['preset']}"]
+    paths = {"tuned preset": _relative(_load_path(catalog, "tuned_parameters")),
+             "trials": _relative(_load_path(catalog, "tuning_trials"))}
+    return notes, paths
+
+
+def _summary(outputs: set[str], catalog: Any) -> str:
+    """The closing summary of this run (see :mod:`mmctr.summary`)."""
+    metrics = _metrics(outputs, catalog)
+    notes, tuning_paths = _tuning_notes(outputs, catalog)
+    paths = dict(tuning_paths)
     if "model" in outputs or "evaluation_metrics" in outputs or "prediction_zip" in outputs:
         paths["model"] = _relative(_load_path(catalog, "model"))
     if "evaluation_metrics" in outputs:
@@ -267,5 +309,15 @@ def _summary(outputs: set[str], catalog: Any) -> str:
         paths["submission"] = _relative(_load_path(catalog, "prediction_zip"))
     if "ablation_table" in outputs:
         paths["ablation"] = _relative(_load_path(catalog, "ablation_table_md"))
-    return format_summary(metrics, paths)
+    return format_summary(metrics, paths, _profile_warnings(catalog), notes)
+
+
+def _profile_warnings(catalog: Any) -> list[str]:
+    """The data profile's warnings about degenerate inputs (none without a profile)."""
+    try:
+        if "data_profile" not in catalog.keys() or not catalog.exists("data_profile"):
+            return []
+        return [str(w) for w in catalog.load("data_profile").get("warnings", [])]
+    except Exception:  # noqa: BLE001 - a summary never fails a finished run
+        return []
 

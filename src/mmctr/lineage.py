@@ -7,8 +7,11 @@ Every file a node saves gets a small stamp beside it, ``.<file name>.stamp.json`
 
 The fingerprint of a node run is a hash of the node's name and of the fingerprints of
 its inputs: a parameter's value, a stamped file's fingerprint, or an unstamped file's
-size and modification time (the real download). It does not depend on when the node ran,
-so rerunning a stage on the same inputs and parameters writes the same fingerprints.
+content hash (the real download). It does not depend on when or where the node ran, so
+rerunning a stage on the same inputs and parameters writes the same fingerprints, and a
+copied project passes. The stamp also records the content hash of the file it describes
+(BLAKE2b over 1 MiB blocks, :func:`content_hash`; the latest version of a versioned
+dataset): modification times are never used.
 
 Before a node runs, :meth:`Lineage.check_inputs` refuses (:class:`StaleInputError`, with
 the stage to rerun):
@@ -17,7 +20,9 @@ the stage to rerun):
   marked ``pending`` before the save and completed after it);
 * two outputs of the same node from different runs (a run stopped between two saves);
 * an input made from something that has changed since (its recorded input differs from
-  that input's current fingerprint, or from what another input recorded for it).
+  that input's current fingerprint, or from what another input recorded for it);
+* an input whose content is not what its stamp recorded (another run's file copied over
+  it, its stamp kept).
 
 Files without a stamp (the real download, files from an older version) are trusted.
 """
@@ -36,7 +41,7 @@ from kedro.io.core import get_filepath_str
 from mmctr.datasets.atomic import atomic_path, shown_path
 from mmctr.errors import StaleInputError
 
-__all__ = ["Lineage", "dataset_path", "read_stamp", "stamp_path"]
+__all__ = ["Lineage", "content_hash", "dataset_path", "read_stamp", "stamp_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,17 +79,30 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _file_signature(path: Path) -> str | None:
-    """Size and modification time of a file, or of a folder's newest file (versions)."""
+#: bytes read at a time when hashing a file's content
+HASH_BLOCK = 1 << 20
+
+
+def _loaded_file(path: Path) -> Path | None:
+    """The file a dataset at ``path`` loads: the file itself, or for a versioned folder
+    the file of its latest version (version names sort in time order)."""
     if path.is_file():
-        stat = path.stat()
-        return f"file:{stat.st_size}:{stat.st_mtime_ns}"
+        return path
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file())
+        files = [p for p in path.rglob("*") if p.is_file()]
         if files:
-            newest = max(files, key=lambda p: p.stat().st_mtime_ns)
-            return f"dir:{newest.relative_to(path)}:{newest.stat().st_mtime_ns}"
+            return max(files, key=lambda p: str(p.relative_to(path)))
     return None
+
+
+def content_hash(path: Path) -> str:
+    """BLAKE2b (16 bytes) of a file's bytes, read in 1 MiB blocks: what the file holds,
+    whatever its name, copy or modification time."""
+    digest = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as handle:
+        while block := handle.read(HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class Lineage:
@@ -110,6 +128,27 @@ class Lineage:
         self._write = write
         self._current: dict[str, str] = {}  # datasets produced in this run
         self._runs: dict[str, tuple[str, dict[str, str]]] = {}  # node -> (fp, inputs)
+        self._hashes: dict[tuple[str, int, int, int], str] = {}  # file stat -> content
+
+    def _content(self, path: Path | None) -> str | None:
+        """The content hash of the file ``path`` loads (hashed once per run)."""
+        file = _loaded_file(path) if path is not None else None
+        if file is None:
+            return None
+        stat = file.stat()
+        key = (str(file), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if key not in self._hashes:
+            self._hashes[key] = content_hash(file)
+        return self._hashes[key]
+
+    def _replaced(self, path: Path | None, stamp: Mapping[str, Any]) -> str | None:
+        """The content hash of ``path`` when it is not what ``stamp`` recorded, else None
+        (stamps of older versions record no content: trusted)."""
+        recorded = stamp.get("content")
+        if recorded is None:
+            return None
+        now = self._content(path)
+        return now if now is not None and now != recorded else None
 
     def _path(self, name: str) -> Path | None:
         try:
@@ -141,8 +180,10 @@ class Lineage:
             return None
         stamp = read_stamp(path)
         if stamp is not None and not stamp.get("pending"):
-            return stamp.get("fingerprint")
-        return _file_signature(path)
+            replaced = self._replaced(path, stamp)
+            return stamp.get("fingerprint") if replaced is None else f"content:{replaced}"
+        content = self._content(path)
+        return None if content is None else f"content:{content}"
 
     def _order(self, stage: str) -> int:
         order = self._stage_order
@@ -152,8 +193,18 @@ class Lineage:
         stage = (stamp or {}).get("stage") or self._stage_of(name)
         return stage or "the stage that writes it"
 
-    def _problems(self, names: list[str]) -> list[tuple[list[str], str]]:  # noqa: C901 - one pass per kind of inconsistency
+    def _problems(self, names: list[str]) -> list[tuple[list[str], str]]:
         """Every inconsistency among the datasets ``names``: (stages to rerun, message)."""
+        stamps, problems = self._readable_stamps(names)
+        problems += self._mixed_runs(stamps)
+        problems += self._stale(stamps)
+        return problems
+
+    def _readable_stamps(
+        self, names: list[str]
+    ) -> tuple[dict[str, dict[str, Any]], list[tuple[list[str], str]]]:
+        """The complete stamps of ``names`` whose files hold what they record, and the
+        problems of the others (interrupted saves, replaced files)."""
         problems: list[tuple[list[str], str]] = []
         stamps: dict[str, dict[str, Any]] = {}
         for name in names:
@@ -167,8 +218,18 @@ class Lineage:
                 problems.append(([self._stage(name, stamp)], (
                     f"{name} ({shown_path(path)}) was being written when an earlier run "
                     "stopped, so it may not match the files beside it")))
-                continue
-            stamps[name] = stamp
+            elif self._replaced(path, stamp) is not None:
+                problems.append(([self._stage(name, stamp)], (
+                    f"{name} ({shown_path(path)}) is not the file its stamp describes: its "
+                    "content changed after the run that wrote it (the file was replaced "
+                    "or edited)")))
+            else:
+                stamps[name] = stamp
+        return stamps, problems
+
+    def _mixed_runs(self, stamps: Mapping[str, Mapping[str, Any]]) -> list[tuple[list[str], str]]:
+        """Outputs of one node from different runs of it."""
+        problems: list[tuple[list[str], str]] = []
         by_node: dict[str, list[str]] = {}
         for name, stamp in stamps.items():
             by_node.setdefault(stamp.get("node", ""), []).append(name)
@@ -181,6 +242,11 @@ class Lineage:
                 problems.append(([self._stage(n, stamps[n]) for n in group], (
                     f"{', '.join(parts[0])} and {', '.join(parts[-1])} come from different "
                     f"runs of {producer} (a run stopped between two saves)")))
+        return problems
+
+    def _stale(self, stamps: Mapping[str, Mapping[str, Any]]) -> list[tuple[list[str], str]]:
+        """Inputs made from an upstream dataset that has changed since, or from two runs."""
+        problems: list[tuple[list[str], str]] = []
         recorded: dict[str, dict[str, str]] = {}  # upstream -> {input: fingerprint}
         for name, stamp in stamps.items():
             for upstream, print_ in stamp.get("inputs", {}).items():
@@ -250,6 +316,7 @@ class Lineage:
         if path is not None:
             _write_stamp(path, {
                 "fingerprint": fingerprint,
+                "content": self._content(path),
                 "node": node.name,
                 "stage": node.namespace or self._stage_of(name),
                 "inputs": prints,

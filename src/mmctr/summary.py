@@ -52,7 +52,10 @@ def metric_lines(metrics: Mapping[str, Any]) -> list[str]:
 
 
 def format_summary(
-    metrics: Mapping[str, Any] | None, paths: Mapping[str, str | None]
+    metrics: Mapping[str, Any] | None,
+    paths: Mapping[str, str | None],
+    warnings: list[str] | tuple[str, ...] = (),
+    notes: list[str] | tuple[str, ...] = (),
 ) -> str:
     """The summary block: metric lines, then ``what: path`` for each known path.
 
@@ -60,9 +63,13 @@ def format_summary(
         metrics: ``evaluation_metrics`` of this run (or ``None`` if it did not evaluate;
             a training-only run passes ``{"valid_auc": .., "valid_logloss": ..}``).
         paths: e.g. ``{"model": .., "report": .., "submission": ..}``; ``None`` skipped.
+        warnings: what the data profile found degenerate in the inputs (one line each).
+        notes: lines after the metrics (the tuning command's best trial).
     """
     lines = ["Run summary"]
     lines += [f"  {line}" for line in metric_lines(metrics or {})]
+    lines += [f"  {note}" for note in notes]
     width = max((len(k) for k, v in paths.items() if v), default=0) + 1
     lines += [f"  {k + ':':{width}} {v}" for k, v in paths.items() if v]
+    lines += [f"  warning: {w} (see the data profile)" for w in warnings]
     return "\n".join(lines)

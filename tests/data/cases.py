@@ -363,6 +363,23 @@ BAD_INPUTS = [
         parquet=False,  # pandas writes NaN inside a list as null (refused as a null)
     ),
     BadInput(
+        "absurd_embedding",
+        lambda t: _with(
+            t,
+            item_info=_edit_list(
+                t["item_info"],
+                "item_emb_d128",
+                6,
+                lambda e: np.r_[e[:2], 1e20, e[3:]].astype(np.float32),
+            ),
+        ),
+        "item_info.parquet",
+        "item_emb_d128",
+        6,
+        "embedding values in -10000.0..10000.0",
+        "1.0000000200408773e+20",
+    ),
+    BadInput(
         "empty_file",
         lambda t: _with(t, valid=t["valid"].iloc[:0]),
         "valid.parquet",

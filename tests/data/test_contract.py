@@ -130,3 +130,42 @@ def test_check_range_reports_the_offset_row() -> None:
         check_range(values, "f.parquet", "c", low=0, high=5, row_offset=10)
     assert caught.value.row == 11
     assert caught.value.found == "9"
+
+
+@pytest.mark.parametrize(("split", "keep", "found"), [
+    ("train", [0, 1], "train.parquet, column 'label': expected at least 20 rows with at least "
+     "5 clicks and 5 non-clicks (the minimum to train and validate on), found 2 rows: "
+     "1 click(s), 1 non-click(s)"),
+    ("valid", None, "valid.parquet, column 'label': expected at least 10 rows with at least "
+     "2 clicks and 2 non-clicks"),
+])
+def test_a_split_below_the_minimum_is_refused(split, keep, found) -> None:
+    from mmctr.data.contract import MIN_ROWS
+
+    tables = make_raw_tables()
+    frame = tables[split]
+    if keep is None:  # enough rows, too few clicks
+        keep = list(frame.index[frame["label"] == 0][: MIN_ROWS[split]])
+        keep += list(frame.index[frame["label"] == 1][:1])
+    else:  # the first click and the first non-click
+        keep = [frame.index[frame["label"] == 1][0], frame.index[frame["label"] == 0][0]]
+    tables[split] = frame.loc[sorted(keep)].reset_index(drop=True)
+    with pytest.raises(RawDataError) as caught:
+        _build(tables)
+    assert found in str(caught.value)
+
+
+def test_the_minimum_lies_below_the_fixtures_and_the_tiny_preset() -> None:
+    import yaml
+
+    from mmctr.data.contract import MIN_ROWS, MIN_ROWS_PER_CLASS
+    from tests.conftest import PROJECT_ROOT
+
+    tables = make_raw_tables()
+    for split in ("train", "valid"):
+        labels = tables[split]["label"]
+        assert len(labels) >= MIN_ROWS[split]
+        assert min(labels.sum(), (1 - labels).sum()) >= MIN_ROWS_PER_CLASS[split]
+    presets = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_synthetic.yml").read_text())
+    tiny = presets["synthetic"]["presets"]["tiny"]
+    assert tiny["n_train"] >= 10 * MIN_ROWS["train"] and tiny["n_valid"] >= 10 * MIN_ROWS["valid"]

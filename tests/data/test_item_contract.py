@@ -61,3 +61,17 @@ def test_duplicate_and_unknown_ids_are_refused():
 def test_missing_column_is_named():
     with pytest.raises(RawDataError, match=r"column 'img_emb_CLIPRN50'"):
         parse(raw_item_feature().drop(columns="img_emb_CLIPRN50"))
+
+
+def test_absurd_magnitude_is_refused_and_raw_bert_clip_scales_pass():
+    frame = raw_item_feature()
+    wide = frame.at[4, "txt_emb_BERT"].copy()
+    wide[:2] = [-9000.0, 40.0]  # far beyond raw BERT / CLIP values, still inside the bound
+    frame.at[4, "txt_emb_BERT"] = wide
+    assert parse(frame)["text"][5, 0] == -9000.0
+    bad = frame.at[7, "img_emb_CLIPRN50"].copy()
+    bad[3] = -1e20
+    frame.at[7, "img_emb_CLIPRN50"] = bad
+    with pytest.raises(RawDataError, match=r"column 'img_emb_CLIPRN50', row 7: expected embedding "
+                                           r"values in -10000\.0\.\.10000\.0, found -1\.0+\d*e\+20"):
+        parse(frame)

@@ -112,3 +112,47 @@ def test_only_dead_processes_temporaries_are_removed(tmp_path):
     removed = remove_stale_temporaries([tmp_path])
     assert sorted(removed) == sorted(debris)
     assert all(p.exists() for p in kept) and not any(p.exists() for p in debris)
+
+
+@pytest.mark.parametrize("kind", [ParquetDataset, NpzDataset, JSONDataset])
+def test_a_symlink_loop_is_one_line_not_a_format_error(tmp_path, kind):
+    (tmp_path / "a.file").symlink_to(tmp_path / "b.file")
+    (tmp_path / "b.file").symlink_to(tmp_path / "a.file")
+    error = _load_error(kind(filepath=str(tmp_path / "a.file")))
+    assert "found a symbolic link that loops back to itself" in str(error)
+    assert "\n" not in str(error)
+
+
+def test_a_link_to_nothing_names_its_target(tmp_path):
+    (tmp_path / "train.parquet").symlink_to(tmp_path / "elsewhere.parquet")
+    error = _load_error(ParquetDataset(filepath=str(tmp_path / "train.parquet")))
+    assert f"found a symbolic link to {tmp_path / 'elsewhere.parquet'}, which does not exist" in str(error)
+
+
+@pytest.mark.parametrize("kind", [ParquetDataset, NpzDataset, JSONDataset])
+def test_a_directory_where_a_file_belongs_is_named(tmp_path, kind):
+    (tmp_path / "train.parquet").mkdir()
+    error = _load_error(kind(filepath=str(tmp_path / "train.parquet")))
+    assert "found a directory. Move the directory away and put the file there" in str(error)
+
+
+def test_an_unreadable_file_says_permission_denied_not_truncated(tmp_path, monkeypatch):
+    path = tmp_path / "train.parquet"
+    pd.DataFrame({"a": [1]}).to_parquet(path)
+    # tests may run as root, whom chmod does not stop: the check asks os.access
+    monkeypatch.setattr("mmctr.datasets.atomic.os.access", lambda p, mode: False)
+    error = _load_error(ParquetDataset(filepath=str(path)))
+    assert "found a file this user may not read (permission denied)" in str(error)
+    assert "truncated" not in str(error)
+
+
+def test_a_permission_error_while_reading_is_reported_as_such(tmp_path, monkeypatch):
+    path = tmp_path / "features.npz"
+    np.savez(path, a=np.zeros(2))
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("mmctr.datasets.arrays.np.load", denied)
+    error = _load_error(NpzDataset(filepath=str(path)))
+    assert "permission denied" in str(error) and "truncated" not in str(error)

@@ -120,3 +120,59 @@ def test_epoch_callback_sees_each_row_and_can_stop_or_abort(tiny_data):
     with pytest.raises(Abort):
         train_model(CFG, TinyModel(tiny_data["num_items"]), tiny_data["train"],
                     tiny_data["valid"], tiny_data["items"], on_epoch_end=abort)
+
+
+class PoisonedModel(TinyModel):
+    """TinyModel whose logits turn NaN after ``after`` training forwards (or, with
+    ``in_eval``, whenever it predicts)."""
+
+    def __init__(self, num_items: int, after: int = 0, in_eval: bool = False) -> None:
+        super().__init__(num_items)
+        self.after, self.in_eval, self.calls = after, in_eval, 0
+
+    def forward(self, batch):
+        logits = super().forward(batch)
+        self.calls += self.training
+        if (self.training and self.calls > self.after) or (self.in_eval and not self.training):
+            logits = logits * float("nan")
+        return logits
+
+
+def test_a_nan_loss_stops_training_before_saving_and_the_next_run_starts_afresh(
+    tiny_data, tmp_path
+):
+    from mmctr.errors import NonFiniteError
+
+    cfg = dataclasses.replace(CFG, checkpoint_dir=str(tmp_path), epochs=4, patience=10)
+    torch.manual_seed(cfg.seed)
+    poisoned = PoisonedModel(tiny_data["num_items"], after=2 * 32)  # 32 steps an epoch
+    with pytest.raises(NonFiniteError, match=r"^training, epoch 3: the training loss is not a "
+                       r"finite number .* Likely cause: a learning rate too high"):
+        train_model(cfg, poisoned, tiny_data["train"], tiny_data["valid"], tiny_data["items"])
+    assert not list(tmp_path.glob("*.pt"))  # epoch 2's checkpoint would replay into NaN
+    _, fresh = _train(tiny_data, cfg)  # the next run: from epoch 1, as a first run would
+    _, reference = _train(tiny_data, dataclasses.replace(CFG, epochs=4, patience=10))
+    assert [r["epoch"] for r in fresh.history] == [1, 2, 3, 4]
+    assert [r["valid_auc"] for r in fresh.history] == [r["valid_auc"] for r in reference.history]
+
+
+def test_nan_predictions_stop_training_at_the_first_validation(tiny_data):
+    from mmctr.errors import NonFiniteError
+
+    model = PoisonedModel(tiny_data["num_items"], after=10**9, in_eval=True)
+    with pytest.raises(NonFiniteError, match=r"training, epoch 1: the model's valid prediction"):
+        train_model(CFG, model, tiny_data["train"], tiny_data["valid"], tiny_data["items"])
+
+
+def test_the_checkpoint_message_numbers_epochs_like_the_epoch_line(tiny_data, tmp_path, caplog):
+    import logging
+
+    cfg = dataclasses.replace(CFG, checkpoint_dir=str(tmp_path), epochs=2, patience=10)
+    with caplog.at_level(logging.INFO, logger="mmctr.engine"):
+        _train(tiny_data, cfg)
+    lines = [r.getMessage() for r in caplog.records
+             if r.getMessage().startswith(("epoch ", "checkpoint: "))]
+    assert [line.split(":")[0].split(" written")[0] for line in lines] == [
+        "epoch 1", "checkpoint", "epoch 2", "checkpoint"]
+    assert lines[1].startswith("checkpoint: epoch 1 written")
+    assert lines[3].startswith("checkpoint: epoch 2 written")

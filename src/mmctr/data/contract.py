@@ -26,11 +26,15 @@ import pyarrow.compute as pc
 from mmctr.errors import MmctrError
 
 __all__ = [
+    "EMBEDDING_MAGNITUDE",
     "ITEM_COLUMNS",
+    "MIN_ROWS",
+    "MIN_ROWS_PER_CLASS",
     "RAW_FILES",
     "ROW_COLUMNS",
     "RawDataError",
     "check_columns",
+    "check_enough_rows",
     "check_both_classes",
     "check_finite",
     "check_item_rows",
@@ -62,6 +66,15 @@ RAW_FILES = {
 ROW_COLUMNS = ("user_id", "item_seq", "likes_level", "views_level", "item_id")
 ITEM_COLUMNS = ("item_id", "item_tags", "item_emb_d128")
 DEFAULT_CHUNK_ROWS = 1 << 18  # ~200 MB of int64 values per chunk at width 100
+#: the largest magnitude an embedding value may have. Raw BERT and CLIP features lie far
+#: inside (|x| of a few tens at most); beyond it squares and sums overflow float32 in the
+#: item-embedding recipes and training (docs/DATA_CONTRACT.md)
+EMBEDDING_MAGNITUDE = 1e4
+#: the least data a run trains and validates on (docs/DATA_CONTRACT.md): rows, and rows
+#: of each class (clicks, non-clicks). Far below any real set; below it AUC, early
+#: stopping and the model's statistics mean nothing (a 2-row train split scored 0.37)
+MIN_ROWS = {"train": 20, "valid": 10}
+MIN_ROWS_PER_CLASS = {"train": 5, "valid": 2}
 
 
 #: the fix every message ends with
@@ -263,6 +276,25 @@ def check_both_classes(labels: np.ndarray, file: str, column: str = "label") -> 
             "both classes (0 and 1): AUC and early stopping need clicks and non-clicks",
             f"only label {labels.flat[0].item():g} in all {labels.size} rows",
         )
+
+
+def check_enough_rows(
+    labels: np.ndarray, file: str, min_rows: int, min_per_class: int, column: str = "label"
+) -> None:
+    """Refuse a labelled split below the minimum: ``min_rows`` rows, ``min_per_class``
+    clicks and as many non-clicks."""
+    clicks = int(np.count_nonzero(labels))
+    others = int(labels.size) - clicks
+    if labels.size >= min_rows and min(clicks, others) >= min_per_class:
+        return
+    raise RawDataError(
+        file,
+        column,
+        None,
+        f"at least {min_rows} rows with at least {min_per_class} clicks and "
+        f"{min_per_class} non-clicks (the minimum to train and validate on)",
+        f"{labels.size} rows: {clicks} click(s), {others} non-click(s)",
+    )
 
 
 def check_test_ids(frame: pd.DataFrame, file: str, column: str = "ID") -> None:
@@ -475,6 +507,7 @@ def list_matrix(
     high: float | None = None,
     what: str = "values",
     finite: bool = False,
+    magnitude: float | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> np.ndarray:
     """A fixed-width list column as a 2-D array ``(N, width)`` of ``dtype``, checked.
@@ -484,7 +517,8 @@ def list_matrix(
     list column, a null list, a list whose length is not ``width`` (``None``: the length of
     row 0, i.e. ragged lists), a null inside a list, values of the wrong kind (integer
     ``dtype``: integers or whole floats; float ``dtype``: any number), values outside
-    ``low..high`` (and outside ``dtype``'s range), and non-finite values when ``finite``.
+    ``low..high`` (and outside ``dtype``'s range), non-finite values when ``finite`` and
+    values with ``|x| > magnitude`` when ``magnitude`` is given.
 
     Args:
         series: the column, as read by pandas.
@@ -493,7 +527,9 @@ def list_matrix(
         width: the expected list length, or ``None`` to take row 0's.
         width_reason: why ``width`` is expected (shown in the message).
         low, high, what: the allowed value range and its name in the message.
-        finite: refuse NaN/inf (checked after the cast to ``dtype``).
+        finite: refuse NaN/inf (checked before and after the cast to ``dtype``).
+        magnitude: the largest allowed ``|x|`` (``None``: no bound), e.g.
+            :data:`EMBEDDING_MAGNITUDE`.
         chunk_rows: rows converted at a time.
 
     Returns:
@@ -526,19 +562,12 @@ def list_matrix(
         values = flat.to_numpy(zero_copy_only=False).reshape(len(chunk), width)
         if integer and values.dtype.kind == "f":
             _check_integral(values, file, column, row_offset=start)
+        if finite:  # before the range checks: NaN compares false with every bound
+            check_finite(values, file, column, row_offset=start)
         check_range(
             values, file, column, low=low, high=high, what=what, row_offset=start
         )
-        if bounds is not None:
-            check_range(
-                values,
-                file,
-                column,
-                low=bounds.min,
-                high=bounds.max,
-                what=f"values that fit in {bounds.dtype.name}",
-                row_offset=start,
-            )
+        _check_bounds(values, file, column, bounds, magnitude, row_offset=start)
         if out is None:
             out = np.empty((n, width), dtype=dtype)
         out[start : start + len(chunk)] = values
@@ -549,6 +578,38 @@ def list_matrix(
     if out is None:
         out = np.empty((0, width or 0), dtype=dtype)
     return out
+
+
+def _check_bounds(
+    values: np.ndarray,
+    file: str,
+    column: str,
+    bounds: np.iinfo | None,
+    magnitude: float | None,
+    *,
+    row_offset: int,
+) -> None:
+    """Refuse integers that do not fit ``bounds`` and values with ``|x| > magnitude``."""
+    if bounds is not None:
+        check_range(
+            values,
+            file,
+            column,
+            low=bounds.min,
+            high=bounds.max,
+            what=f"values that fit in {bounds.dtype.name}",
+            row_offset=row_offset,
+        )
+    if magnitude is not None:
+        check_range(
+            values,
+            file,
+            column,
+            low=-magnitude,
+            high=magnitude,
+            what="embedding values",
+            row_offset=row_offset,
+        )
 
 
 # --- the tables --------------------------------------------------------------------------
@@ -564,8 +625,8 @@ def parse_item_info(
     """Check ``item_info.parquet`` and return its columns as arrays.
 
     Refuses: an empty table, a missing column, non-integer or duplicate item ids, row i not
-    holding item i, tags of the wrong width or negative, embeddings of the wrong width or
-    not finite, nulls anywhere.
+    holding item i, tags of the wrong width or negative, embeddings of the wrong width,
+    not finite or beyond :data:`EMBEDDING_MAGNITUDE`, nulls anywhere.
 
     Returns:
         ``item_tags`` int32 (V, tags_width), ``item_emb`` float32 (V, emb_dim).
@@ -596,6 +657,7 @@ def parse_item_info(
             width=emb_dim,
             width_reason="emb_dim",
             finite=True,
+            magnitude=EMBEDDING_MAGNITUDE,
             chunk_rows=chunk_rows,
         ),
     }
@@ -691,8 +753,9 @@ def parse_raw_tables(
     """Check all four raw tables, each converted once, and return them as arrays.
 
     item_info is checked first (its length bounds every item id), then train, valid,
-    test; valid and test histories must be exactly as wide as train's. Nothing is
-    returned unless every table passes.
+    test; valid and test histories must be exactly as wide as train's; train and valid
+    must hold :data:`MIN_ROWS` rows and :data:`MIN_ROWS_PER_CLASS` of each class.
+    Nothing is returned unless every table passes.
 
     Returns:
         ``{"train", "valid", "test"}`` → :func:`parse_split` output (test never has
@@ -721,6 +784,9 @@ def parse_raw_tables(
         )
         if split == "train":  # test histories of a different width than train: refused
             width, reason = parsed["train"]["item_seq"].shape[1], "as in train.parquet"
+    for split in ("train", "valid"):  # after every other check: theirs come first
+        check_enough_rows(parsed[split]["label"], RAW_FILES[split], MIN_ROWS[split],
+                          MIN_ROWS_PER_CLASS[split])
     logger.info(
         "Raw tables pass every check: %s rows, %d items, history width %d",
         {split: len(parsed[split]["item_id"]) for split in ("train", "valid", "test")},

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mmctr.data.contract import (
+    EMBEDDING_MAGNITUDE,
     RawDataError,
     check_columns,
     check_not_empty,
@@ -43,7 +44,7 @@ def parse_item_feature(
 
     Refuses: an empty table, a missing column, non-integer, duplicate or out-of-range item
     ids, an item of ``item_info.parquet`` without a row, a list of the wrong width, a null
-    or a non-finite value. Rows may come in any order; an optional row for the padding
+    a non-finite value or one beyond :data:`~mmctr.data.contract.EMBEDDING_MAGNITUDE`. Rows may come in any order; an optional row for the padding
     item 0 is ignored; other columns (titles, counts ...) are ignored.
 
     Args:
@@ -74,7 +75,7 @@ def parse_item_feature(
     for name, (column, width) in columns.items():
         values = list_matrix(frame[column], file, column, dtype=np.float32, width=width,
                              width_reason=f"width of modality '{name}'", finite=True,
-                             chunk_rows=chunk_rows)
+                             magnitude=EMBEDDING_MAGNITUDE, chunk_rows=chunk_rows)
         matrix = np.zeros((n_items, width), dtype=np.float32)
         matrix[ids] = values
         matrix[0] = 0.0

@@ -59,6 +59,7 @@ __all__ = [
     "TextDataset",
     "YAMLDataset",
     "atomic_path",
+    "path_problem",
     "remove_stale_temporaries",
     "shown_path",
 ]
@@ -89,6 +90,9 @@ def shown_path(path: str | os.PathLike) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+    except (RuntimeError, OSError):  # a symlink loop: shown without resolving it
+        absolute, cwd = os.path.abspath(path), os.getcwd()
+        return os.path.relpath(absolute, cwd) if absolute.startswith(cwd + os.sep) else absolute
 
 
 def _temporary_owner(name: str) -> int | None:
@@ -169,6 +173,27 @@ class atomic_path:  # lower case: used like a function: ``with atomic_path(p) as
             os.replace(self.tmp, self.path)
 
 
+def path_problem(path: Path) -> tuple[str, str] | None:
+    """What stops ``path`` from being read as a file, before any reader tries, as
+    ``(found, what to do)``: a symbolic link that loops or leads nowhere, a directory, a
+    file this user may not read. ``None`` when none applies (a missing file included)."""
+    if path.is_symlink():
+        try:
+            path = path.resolve(strict=True)
+        except RuntimeError:  # Python's message for ELOOP
+            return ("a symbolic link that loops back to itself",
+                    "Point the link at the real file (`ls -l` shows where it goes)")
+        except OSError:
+            return (f"a symbolic link to {os.readlink(path)}, which does not exist",
+                    "Point the link at the real file, or put the file there")
+    if path.is_dir():
+        return ("a directory", "Move the directory away and put the file there")
+    if path.exists() and not os.access(path, os.R_OK):
+        return ("a file this user may not read (permission denied)",
+                f"Give read permission (`chmod u+r {shown_path(path)}`) or run as its owner")
+    return None
+
+
 class AtomicSaveMixin:
     """Mixin for fsspec-based kedro-datasets classes (see module docstring).
 
@@ -185,6 +210,7 @@ class AtomicSaveMixin:
         super().__init__(*args, **kwargs)
 
     def load(self) -> Any:
+        self._check_path()
         if self._optional and not self._exists():
             return None
         try:
@@ -205,6 +231,19 @@ class AtomicSaveMixin:
             return Path(get_filepath_str(self._get_load_path(), self._protocol))
         except DatasetError:
             return None
+
+    def _check_path(self) -> None:
+        """Refuse, in one line, a path that no reader could open as a file
+        (:func:`path_problem`): a symlink loop, a directory, no read permission.
+
+        Raises:
+            DataFileError: naming the file, what was found and what to do.
+        """
+        path = self._local_path()
+        problem = path_problem(path) if path is not None else None
+        if problem is not None:
+            kind = f"a {type(self).__name__.removesuffix('Dataset')} file"
+            raise DataFileError(shown_path(path), kind, *problem)
 
     def _missing_help(self) -> str:
         return (
@@ -229,6 +268,9 @@ class AtomicSaveMixin:
         if isinstance(exc, DatasetError) and not isinstance(exc.__cause__, _UNREADABLE):
             return None
         cause = exc.__cause__ if isinstance(exc, DatasetError) else exc
+        if isinstance(cause, PermissionError):
+            return DataFileError(shown, kind, "a file this user may not read (permission "
+                                 "denied)", "Give read permission or run as its owner")
         first_line = (str(cause).strip().splitlines() or [""])[0][:160]
         return DataFileError(
             shown, kind,

@@ -54,7 +54,8 @@ def save_checkpoint(path: Path, checkpoint: dict[str, Any]) -> None:
     """Write ``checkpoint`` to ``path`` atomically (temp file, then rename)."""
     with atomic_path(path) as tmp:
         torch.save(checkpoint, tmp)
-    logger.info("checkpoint: epoch %d written to %s", checkpoint["epoch"], path)
+    # ``epoch`` is stored 0-based (the loop index); logged 1-based like "epoch N: ..."
+    logger.info("checkpoint: epoch %d written to %s", checkpoint["epoch"] + 1, path)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any] | None:
@@ -63,5 +64,5 @@ def load_checkpoint(path: Path) -> dict[str, Any] | None:
         return None
     # RNG states hold numpy arrays and tuples: not loadable with weights_only=True.
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    logger.info("resuming from %s (epoch %d done)", path, checkpoint["epoch"])
+    logger.info("resuming from %s (epoch %d done)", path, checkpoint["epoch"] + 1)
     return checkpoint

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from mmctr.engine import distributed as ddp
 from mmctr.engine.batching import BatchAssembler, build_item_table, epoch_batches
@@ -40,6 +39,8 @@ from mmctr.engine.precision import (
     keep_freed_memory,
     resolve_bf16,
 )
+from mmctr.errors import NonFiniteError
+from mmctr.progress import progress as progress_of
 
 __all__ = [
     "TrainConfig",
@@ -133,7 +134,9 @@ def predict(
     outs = []
     batches = epoch_batches(len(assembler), batch_size, shuffle=False)
     total = math.ceil(len(assembler) / batch_size)
-    for index in tqdm(batches, total=total, desc="scoring", disable=not progress, leave=False):
+    shown = progress_of(batches, "scoring", total=total, enabled=progress, unit="batches",
+                        leave=False)
+    for index in shown:
         with autocast(assembler.device, bf16):
             logits = model(assembler(index))
         outs.append(torch.sigmoid(logits.float()))
@@ -217,6 +220,32 @@ def train_step(
     if weights is not None:
         weights.refresh()
     return loss.detach()
+
+
+def _refuse_non_finite(
+    what: str, values: Any, epoch: int, cfg: TrainConfig, ckpt_path: Path | None
+) -> None:
+    """Stop training when ``values`` (the epoch's loss or the valid predictions) hold a
+    NaN or an infinity, before anything of this epoch is saved.
+
+    The run's checkpoint (earlier, finite epochs) is removed: resuming from it would
+    replay the same steps into the same NaN, so the next run starts afresh.
+
+    Raises:
+        NonFiniteError: naming the stage (training), the epoch and the likely causes.
+    """
+    if np.isfinite(np.asarray(values, dtype=np.float64)).all():
+        return
+    if ckpt_path is not None and ckpt_path.exists():
+        ckpt_path.unlink()
+    raise NonFiniteError(
+        f"training, epoch {epoch}: the {what} is not a finite number (NaN or inf), so "
+        "training stopped before the model and its best weights were saved. Likely cause: "
+        f"a learning rate too high for this model (learning_rate {cfg.learning_rate:g}, "
+        f"max_grad_norm {cfg.max_grad_norm:g}) or extreme feature values; lower "
+        "training.learning_rate and rerun (the run's checkpoint was removed: the next run "
+        "starts afresh)"
+    )
 
 
 def _reduce_on_plateau(
@@ -337,8 +366,9 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
         batches = list(epoch_batches(
             len(train_data), cfg.batch_size, shuffle=True, seed=cfg.seed, epoch=epoch,
             rank=rank, world_size=world_size, max_batches=cfg.max_steps_per_epoch))
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                   disable=not (cfg.progress and is_main), dynamic_ncols=True)
+        # a bar on a terminal, a log line every 30 s without one (never one long line)
+        bar = progress_of(batches, f"epoch {epoch + 1}/{cfg.epochs}", unit="batches",
+                          enabled=cfg.progress and is_main, leave=False, dynamic_ncols=True)
         t0, seen = time.perf_counter(), 0
         loss_sum = torch.zeros((), device=device)
         for step, index in enumerate(bar, start=1):
@@ -352,10 +382,13 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
         train_loss = loss_sum.item() / max(len(batches), 1)
         if world_size > 1:
             train_loss = ddp.mean_across_ranks(train_loss, device)
+        _refuse_non_finite("training loss", train_loss, epoch + 1, cfg,
+                           ckpt_path if is_main else None)
 
         # ---- validation (rank 0), early stopping, checkpoint --------------------
         if is_main:
             probs = predict(model, valid_data, cfg.eval_batch_size, cfg.bf16)
+            _refuse_non_finite("model's valid prediction", probs, epoch + 1, cfg, ckpt_path)
             row = {"epoch": epoch + 1, "train_loss": train_loss,
                    "valid_auc": auc(valid["label"], probs),
                    "valid_logloss": logloss(valid["label"], probs),

@@ -77,6 +77,18 @@ def test_markdown_table_formats_missing_values():
     assert "| a | m | 0.7123 | – |" in md and "1,234" in md
 
 
+def test_markdown_table_with_no_notes_raises_no_pandas_warning():
+    import warnings
+
+    table = pd.DataFrame([{"variant": "a", "model": "m", "valid_auc": 0.7, "note": None},
+                          {"variant": "b", "model": "m", "valid_auc": 0.6, "note": None}])
+    table["note"] = table["note"].astype(float)  # as read back from CSV: all NaN, float64
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        md = ablation_table_markdown(table)
+    assert "| a | m | 0.7000 |  |" in md
+
+
 @pytest.mark.slow
 def test_ablation_pipeline_writes_table_markdown_and_plot(prepared_project):
     run_kedro(prepared_project, pipelines=["ablation"])

@@ -260,3 +260,17 @@ def test_plots_without_truth_and_empty_history():
     _renders(plot_calibration(rows, PARAMS))
     _renders(plot_learning_curves(HISTORY.iloc[:0]))
     _renders(plot_auc_by_history(compute_breakdown(rows, PARAMS)))
+
+
+def test_auc_by_history_shows_each_buckets_row_count():
+    breakdown = compute_breakdown(_rows(_truth()), PARAMS)
+    fig = plot_auc_by_history(breakdown)
+    _renders(fig)
+    shown = [t.get_text() for t in fig.axes[1].texts]
+    hist = breakdown[breakdown["breakdown"] == "history_length"]
+    buckets = list(dict.fromkeys(hist["bucket"]))
+    expected = []
+    for split in [s for s in ("valid", "test") if (hist["split"] == s).any()]:
+        part = hist[hist["split"] == split].set_index("bucket").reindex(buckets)
+        expected += [f"{int(r):,}" for r in part["rows"].fillna(0)]
+    assert shown == expected and any(text != "0" for text in shown)

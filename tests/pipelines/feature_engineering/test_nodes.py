@@ -221,3 +221,16 @@ def test_sparse_tag_ids_are_renumbered_never_a_giant_table():
         np.diff(dense, axis=1) >= 0).all()  # order kept
     kept = tags.astype(np.int32)
     assert dense_tag_ids(kept) is kept  # dense ids (as in the real data) are never changed
+
+
+def test_profile_warns_of_degenerate_inputs(built, profile) -> None:
+    assert profile["warnings"] == []
+    train = {**built["train"], "item_seq": np.zeros_like(built["train"]["item_seq"]),
+             "item_id": np.full_like(built["train"]["item_id"], 3)}
+    items = {**built["items"], "item_emb": np.zeros_like(built["items"]["item_emb"])}
+    warnings = profile_data(train, built["valid"], built["test"], items, {})["warnings"]
+    assert [w.split(":")[0] for w in warnings] == [
+        "no histories at all", "all-zero item embeddings", "a single item"]
+    items["item_emb"] = np.ones_like(items["item_emb"])
+    warnings = profile_data(built["train"], built["valid"], built["test"], items, {})["warnings"]
+    assert [w.split(":")[0] for w in warnings] == ["constant item embeddings"]

@@ -311,7 +311,7 @@ def ablation_table_markdown(table: pd.DataFrame) -> str:
         if col not in shown:
             continue
         shown[col] = shown[col].map(lambda v, f=fmt: "–" if pd.isna(v) else f.format(v))
-    shown["note"] = shown["note"].fillna("")
+    shown["note"] = shown["note"].astype(object).fillna("")  # all-NaN notes: float64
     header = "| " + " | ".join(shown.columns) + " |"
     rule = "|" + "|".join("---" for _ in shown.columns) + "|"
     body = ["| " + " | ".join(str(v) for v in row) + " |" for row in shown.itertuples(index=False)]

@@ -134,7 +134,8 @@ def plot_auc_by_history(evaluation_breakdown: pd.DataFrame) -> Figure:
         evaluation_breakdown: from ``compute_breakdown``.
 
     Returns:
-        The figure: AUC per bucket (lines) over each bucket's share of rows (bars).
+        The figure: AUC per bucket (lines) over each bucket's share of rows (bars),
+        each bar labelled with its row count.
     """
     fig = Figure(figsize=(8, 4.5))
     ax = fig.subplots()
@@ -148,8 +149,11 @@ def plot_auc_by_history(evaluation_breakdown: pd.DataFrame) -> Figure:
         part = hist[hist["split"] == split].set_index("bucket").reindex(buckets)
         rows = part["rows"].fillna(0).to_numpy(dtype=float)
         share = rows / rows.sum() if rows.sum() else rows
-        share_ax.bar(x + (i - (len(splits) - 1) / 2) * width, share, width=width,
-                     color=COLORS[split], alpha=0.2)
+        bars = share_ax.bar(x + (i - (len(splits) - 1) / 2) * width, share, width=width,
+                            color=COLORS[split], alpha=0.2)
+        # each bucket's row count on its bar: an AUC over 12 rows is not one over 12,000
+        share_ax.bar_label(bars, labels=[f"{int(r):,}" for r in rows], fontsize="x-small",
+                           color=COLORS[split], rotation=90, padding=2)
         ax.plot(x, part["auc"].to_numpy(dtype=float), marker="o", color=COLORS[split],
                 label=f"{split} AUC")
     ax.set_xticks(x, buckets)

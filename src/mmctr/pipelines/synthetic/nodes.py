@@ -128,7 +128,9 @@ def _split(world: World, split: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     prob, label = np.empty(n), np.empty(n, dtype=np.int64)
     content = np.empty(n)  # the click logit without the hidden per-item and per-user offsets
     starts = range(0, n, cfg.chunk_rows)
-    for chunk, lo in enumerate(tqdm(starts, desc=f"synthetic {split}", disable=len(starts) < 2)):
+    # disable=None: no bar without a terminal (it would become one long log line)
+    bar = tqdm(starts, desc=f"synthetic {split}", disable=True if len(starts) < 2 else None)
+    for chunk, lo in enumerate(bar):
         hi = min(lo + cfg.chunk_rows, n)
         rng = np.random.default_rng([cfg.seed, _STREAMS[split], chunk])
         rows = sample_rows(world, hi - lo, rng, warm_targets=split == "train")
