@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, ErrorCode
 
@@ -21,10 +22,13 @@ def model(bundle, tmp_path_factory):
     from mmctr.serving.mlflow_model import save_pyfunc
 
     save_pyfunc(folder / "bundle.pt", folder / "model")
-    return mlflow.pyfunc.load_model(str(folder / "model"))
+    threads = torch.get_num_threads()
+    yield mlflow.pyfunc.load_model(str(folder / "model"))  # a server's setting: 1 thread
+    torch.set_num_threads(threads)
 
 
-def test_pyfunc_scores_the_bundle(model, scorer):
+def test_pyfunc_scores_the_bundle_with_one_thread(model, scorer):
+    assert torch.get_num_threads() == 1
     rows = request_frame(12)
     out = model.predict(rows)
     assert list(out.columns) == ["prob"]
@@ -32,10 +36,6 @@ def test_pyfunc_scores_the_bundle(model, scorer):
 
 
 def test_model_folder_holds_code_and_bundle_not_pickles(model):
-    from pathlib import Path
-
-    root = Path(model.metadata.artifact_path or "")
-    del root  # the loaded model's files are checked through its flavor configuration
     flavor = model.metadata.flavors["python_function"]
     assert flavor["loader_module"] == "mlflow.pyfunc.loaders.code_model"
     assert "python_model" not in flavor  # no cloudpickled object

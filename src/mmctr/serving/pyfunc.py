@@ -28,13 +28,18 @@ PROBABILITY = "prob"
 
 
 class BundleModel(mlflow.pyfunc.PythonModel):
-    """``predict(rows) -> DataFrame[prob]`` with the bundle of ``artifacts["bundle"]``."""
+    """``predict(rows) -> DataFrame[prob]`` with the bundle of ``artifacts["bundle"]``.
+
+    ``model_config`` (``mlflow.pyfunc.load_model(..., model_config={...})``): ``device``
+    (``cpu``), ``batch_size`` (4096), ``threads`` (torch threads, 1: a server answers small
+    requests; serve with more ``--workers`` to use more cores)."""
 
     def load_context(self, context: Any) -> None:
         config = context.model_config or {}
         self.scorer = BundleScorer(load_bundle(context.artifacts["bundle"]),
                                    device=config.get("device", "cpu"),
-                                   batch_size=int(config.get("batch_size", 4096)))
+                                   batch_size=int(config.get("batch_size", 4096)),
+                                   threads=int(config.get("threads", 1)))
 
     def predict(self, context: Any, model_input: pd.DataFrame,
                 params: dict[str, Any] | None = None) -> pd.DataFrame:

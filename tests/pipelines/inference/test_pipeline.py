@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from kedro.io.core import Version
 
 from mmctr.errors import MmctrError
@@ -87,12 +88,14 @@ def test_inference_pipeline_scores_the_submission(at_project):
 def test_mlflow_model_scores_the_submission(at_project):
     import mlflow
 
-    model = mlflow.pyfunc.load_model(f"runs:/{_run_id(at_project)}/model")
+    model = mlflow.pyfunc.load_model(f"runs:/{_run_id(at_project)}/model",
+                                     model_config={"threads": torch.get_num_threads()})
     probs = model.predict(pd.read_parquet(RAW_TEST))["prob"].to_numpy()
     assert np.abs(probs - _submission(at_project)).max() <= 1e-6
 
 
 def test_onnx_export_scores_the_submission(at_project):
+    pytest.importorskip("onnxruntime", reason="the serving extra: pip install -e '.[serving]'")
     from mmctr.datasets.serving import ModelBundleDataset
     from mmctr.serving.onnx_export import onnx_inputs, run_onnx
     from mmctr.serving.scorer import BundleScorer

@@ -29,10 +29,11 @@ class InferenceConfig:
     device: str = "auto"  # auto: CUDA when present
     bf16: bool | str = False  # bfloat16 autocast: true, false, or auto (where native)
     progress: bool = True  # tqdm bar over the rows
+    threads: int | None = None  # torch intra-op threads; None: torch's default (all cores)
 
     def __post_init__(self) -> None:
-        for name in ("chunk_rows", "batch_size"):
-            if getattr(self, name) < 1:
+        for name in ("chunk_rows", "batch_size", "threads"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"params:inference: {name} must be >= 1, got "
                                  f"{getattr(self, name)}")
         if not self.key_column or self.key_column == self.probability_column:

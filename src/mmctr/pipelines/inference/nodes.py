@@ -72,7 +72,8 @@ def score_requests(
     if requests.num_rows == 0:
         raise RequestError("request: expected at least one row, found an empty file")
     version, bundle = model_bundle.load(cfg.version)
-    scorer = BundleScorer(bundle, cfg.device, cfg.batch_size, cfg.bf16)
+    scorer = BundleScorer(bundle, cfg.device, cfg.batch_size, cfg.bf16,
+                          threads=cfg.threads)
     logger.info("inference: %d rows with %s (bundle version %s) on %s",
                 requests.num_rows, bundle.meta["model_name"], version or "-", scorer.device)
     return ScoredChunks(scorer, requests, cfg)
