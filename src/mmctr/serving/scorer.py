@@ -129,5 +129,6 @@ def _compact_ids(item_seq: np.ndarray, item_id: np.ndarray
         padding row); the history (N, T) and targets (N,) as positions in ``used``.
     """
     used = np.unique(np.concatenate([[0], item_id, item_seq[item_seq != 0]]))
-    seq = np.searchsorted(used, item_seq).astype(np.int32)
-    return used, seq, np.searchsorted(used, item_id).astype(np.int32)
+    position = np.zeros(int(used[-1]) + 1, dtype=np.int32)  # item id -> row in ``used``
+    position[used] = np.arange(len(used), dtype=np.int32)
+    return used, position[item_seq], position[item_id]

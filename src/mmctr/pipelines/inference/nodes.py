@@ -9,6 +9,7 @@ next chunk is read, so memory is bounded by the chunk, not the file.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,7 +36,7 @@ class ScoredChunks:
         self.scorer, self.requests, self.cfg = scorer, requests, cfg
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
-        cfg, start = self.cfg, 0
+        cfg, start, began = self.cfg, 0, time.perf_counter()
         keyed = cfg.key_column in self.requests.columns
         with tqdm(total=self.requests.num_rows, unit="row", desc="inference",
                   disable=not cfg.progress) as bar:
@@ -46,7 +47,9 @@ class ScoredChunks:
                 yield pd.DataFrame({cfg.key_column: keys, cfg.probability_column: probs})
                 start += len(frame)
                 bar.update(len(frame))
-        logger.info("inference: %d rows scored", start)
+        seconds = time.perf_counter() - began
+        logger.info("inference: %d rows read, checked, scored and written in %.2f s "
+                    "(%.0f rows/s)", start, seconds, start / max(seconds, 1e-9))
 
 
 def score_requests(
