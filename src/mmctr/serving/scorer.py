@@ -47,14 +47,16 @@ class BundleScorer:
         device: ``auto`` takes CUDA when present.
         batch_size: rows per forward pass (memory only, not results).
         bf16: bfloat16 autocast (``auto``: where the device multiplies bf16 natively).
-        chunk_rows: rows per block of the similarity kernels.
+        chunk_rows: rows per block of the similarity kernels (results do not depend on
+            it): 4,096 keeps a block's gathers in cache, ~1.5x faster on 2 cores than the
+            stage's 16,384.
         threads: torch's intra-op threads for this process (``None``: leave them). A
             server answering small requests is fastest with 1 (more workers, not more
             threads): a parallel region on a few rows costs more than it saves.
     """
 
     def __init__(self, bundle: ModelBundle, device: str = "cpu", batch_size: int = 4096,
-                 bf16: bool | str = False, chunk_rows: int = 16_384,
+                 bf16: bool | str = False, chunk_rows: int = 4096,
                  threads: int | None = None) -> None:
         if threads is not None:
             torch.set_num_threads(threads)
