@@ -13,6 +13,9 @@ from mmctr.datasets.atomic import (
     remove_stale_temporaries,
 )
 
+#: datasets of the serving stages (mmctr.datasets.serving)
+_SERVING = ("BinaryDataset", "ModelBundleDataset", "ParquetChunksDataset")
+
 __all__ = [
     "CSVDataset",
     "JSONDataset",
@@ -25,4 +28,16 @@ __all__ = [
     "YAMLDataset",
     "atomic_path",
     "remove_stale_temporaries",
+    "BinaryDataset",
+    "ModelBundleDataset",
+    "ParquetChunksDataset",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The serving datasets, imported on first use (they load torch)."""
+    if name in _SERVING:
+        from mmctr.datasets import serving
+
+        return getattr(serving, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

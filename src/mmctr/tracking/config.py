@@ -36,6 +36,9 @@ class TrackingConfig:
     artifacts: tuple[str, ...] = ()
     # where the parameter files of runs are written before they are logged
     parameters_dir: str = "data/09_tracking"
+    # the dataset whose saved model bundle is logged as the run's MLflow model `model`
+    # (a pyfunc, docs/SERVING.md); only the training stage writes it. None: not logged
+    serving_model: str | None = "model_bundle"
 
     def __post_init__(self) -> None:
         if not self.tracking_uri or not self.experiment:

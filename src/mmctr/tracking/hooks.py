@@ -131,8 +131,19 @@ class TrackingHooks:
                 path = self._saved_path(dataset_name)
                 if path is not None and path.is_file():
                     self._store.log_file(self._run_id, path, dataset_name)
+            if dataset_name == self._cfg.serving_model:
+                self._log_serving_model(dataset_name)
         except Exception:  # tracking never fails a run
             logger.warning("tracking: could not record '%s'", dataset_name, exc_info=True)
+
+    def _log_serving_model(self, name: str) -> None:
+        """The saved bundle as the run's MLflow pyfunc model ``model``."""
+        path = self._saved_path(name)
+        if path is not None and path.is_file():
+            self._store.log_pyfunc(self._run_id, path)
+            logger.info("tracking: MLflow model runs:/%s/model logged (serve it with "
+                        "`mlflow models serve -m runs:/%s/model --env-manager local`)",
+                        self._run_id, self._run_id)
 
     def _saved_path(self, name: str) -> Path | None:
         dataset = self._catalog.get(name) if self._catalog is not None else None

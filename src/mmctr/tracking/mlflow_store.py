@@ -145,6 +145,17 @@ class MlflowStore:
     def log_file(self, run_id: str, path: str | Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(run_id, str(path), artifact_path)
 
+    def log_pyfunc(self, run_id: str, bundle_path: str | Path) -> None:
+        """Log the model bundle at ``bundle_path`` as the run's pyfunc model ``model``
+        (:func:`mmctr.serving.mlflow_model.save_pyfunc`: models-from-code, no pickle)."""
+        import tempfile
+
+        from mmctr.serving.mlflow_model import save_pyfunc
+
+        with tempfile.TemporaryDirectory(prefix="mmctr-pyfunc-") as tmp:
+            folder = save_pyfunc(bundle_path, Path(tmp) / "model")
+            self.client.log_artifacts(run_id, str(folder), "model")
+
     def log_parameters_file(self, run_id: str, parameters: Mapping[str, Any]) -> Path:
         """Write ``parameters`` as ``<parameters_dir>/<run_id>/parameters.yml`` (under
         the project, atomically), log it as the run's ``config/parameters.yml`` and remove

@@ -1,4 +1,5 @@
-"""Training nodes: train the configured model (the library is :mod:`mmctr.engine.fit`)."""
+"""Training nodes: train the configured model (the library is :mod:`mmctr.engine.fit`),
+then bundle it with what scoring needs (:mod:`mmctr.serving.bundle`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pandas as pd
 
 from mmctr.engine.batching import merge_rows
 from mmctr.engine.fit import fit, model_vocab, resolve_training
+from mmctr.serving.bundle import ModelBundle, make_bundle
 
-__all__ = ["train"]
+__all__ = ["bundle_model", "train"]
 
 
 def train(
@@ -48,3 +50,31 @@ def train(
         model_vocab(vocab, item_semantics, train_similarity, item_features),
     )
     return artifact, pd.DataFrame(artifact["history"])
+
+
+def bundle_model(
+    model: dict[str, Any],
+    item_features: dict[str, np.ndarray],
+    item_semantics: dict[str, np.ndarray] | None,
+    item_popularity: dict[str, np.ndarray],
+    vocab: dict[str, int],
+    threshold: float,
+    seq_width: int | None,
+) -> ModelBundle:
+    """The trained model with everything scoring new rows needs (docs/SERVING.md).
+
+    Args:
+        model: the model artifact from :func:`train`.
+        item_features: the item table it trained on (tags, embeddings).
+        item_semantics: RQ codes and nearest neighbours per item.
+        item_popularity: train counts per item (``row_stats`` reads them).
+        vocab: vocabulary sizes (``max_len``: the history width kept).
+        threshold: ``params:semantic_similarity.threshold`` (``sim_stats``).
+        seq_width: ``params:feature_engineering.seq_width``: the widest history a request
+            may carry (``None``: ``max_len``).
+
+    Returns:
+        The bundle (saved versioned, beside ``model``).
+    """
+    return make_bundle(model, item_features, item_semantics, item_popularity,
+                       threshold, seq_width or int(vocab["max_len"]))

@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import train
+from .nodes import bundle_model, train
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -22,6 +22,20 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 outputs=["model", "training_history"],
                 name="train_model_node",
+            ),
+            Node(
+                func=bundle_model,
+                inputs=[
+                    "model",
+                    "item_features_embedded",
+                    "item_semantics",
+                    "item_popularity",
+                    "vocab",
+                    "params:semantic_similarity.threshold",
+                    "params:feature_engineering.seq_width",
+                ],
+                outputs="model_bundle",
+                name="bundle_model_node",
             ),
         ]
     )
