@@ -184,7 +184,7 @@ def read_bundle(fh: IO[bytes], where: str) -> ModelBundle:
     """
     try:
         raw = torch.load(io.BytesIO(fh.read()), map_location="cpu", weights_only=True)
-    except Exception as exc:  # any reader failure means the same thing to the user
+    except Exception as exc:  # noqa: BLE001 - any reader failure means the same thing to the user
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
         raise BundleError(f"{where}: not a readable model bundle ({type(exc).__name__}: "
                           f"{first}); it is truncated or corrupted: {_RETRAIN}") from None

@@ -106,7 +106,7 @@ def export_onnx(scorer: BundleScorer, example: Mapping[str, np.ndarray],
                                     input_names=list(names), output_names=[OUTPUT],
                                     dynamic_shapes=shapes, opset_version=opset,
                                     external_data=False, verbose=False)
-    except Exception as exc:  # the exporter raises many types; all mean "cannot export"
+    except Exception as exc:  # noqa: BLE001 - the exporter raises many types; all mean "cannot export"
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise OnnxExportError(f"{scorer.bundle.meta['model_name']} cannot be exported to "
                               f"ONNX ({type(exc).__name__}: {first}); see docs/SERVING.md "
