@@ -27,6 +27,7 @@ from mmctr.models.layers import (
     MLPBlock,
     TargetHistoryTransformer,
 )
+from mmctr.models.layers.history_ids import build_history_attention
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,10 @@ class TransformerDCNParams:
     )
     tag_overlap_input: bool = False  # share of the target's tags per history item: a token channel
     dense_input: bool = False  # row_stats (history/popularity/tag statistics), batch-normed, to DCN
+    collab_input: bool = False  # collab_stats (cosines on the collaborative factors), to DCN
+    # history item ids through DIN target attention (layers/history_ids.py): None = off, or
+    # a mapping of HistoryIdsConfig keys ({} = its defaults); its output joins the DCN input
+    history_ids: Mapping[str, Any] | None = None
     dense_head_units: tuple[int, ...] | None = None  # with dense_input: a small MLP of the dense
     # features alone whose logit is added (wide & deep): learns fast on small data
     bias_terms: bool = False  # + learned scalar biases of the target item and of the user
@@ -140,9 +145,16 @@ class TransformerDCN(CTRModel):
         if c.dense_input:
             rows.append("row_stats")
             dense_dim += require_vocab(vocab, "row_stats")[0]
+        if c.collab_input:
+            rows.append("collab_stats")
+            dense_dim += require_vocab(vocab, "collab_stats")[0]
         self.row_features = tuple(rows)
         # dense inputs differ in scale (counts, logs, cosines): normalised by batch norm
-        self.dense_norm = nn.BatchNorm1d(dense_dim) if c.dense_input else None
+        with_norm = c.dense_input or c.collab_input
+        self.dense_norm = nn.BatchNorm1d(dense_dim) if with_norm else None
+        self.history_ids = build_history_attention(c.history_ids, vocab)
+        if self.history_ids is not None:
+            self.item_features = (*self.item_features, *self.history_ids.item_features)
         token_extra = int(sim) + int(c.tag_overlap_input)
         self.likes = nn.Embedding(n_likes, c.embedding_dim, padding_idx=0)
         self.views = nn.Embedding(n_views, c.embedding_dim, padding_idx=0)
@@ -162,6 +174,7 @@ class TransformerDCN(CTRModel):
             )
         dcn_in = 2 * c.embedding_dim + item_dim + dense_dim
         dcn_in += self.transformer.output_dim if self.transformer is not None else 0
+        dcn_in += self.history_ids.output_dim if self.history_ids is not None else 0
         self.crossnet = None
         if c.use_dcn and c.cross_net == "full":
             self.crossnet = CrossNetV2(dcn_in, c.dcn_cross_layers)
@@ -233,7 +246,7 @@ class TransformerDCN(CTRModel):
         (all identical), so one padding slot must survive. No Transformer: no history read.
         """
         c = self.config
-        if not c.use_transformer:
+        if not c.use_transformer and c.history_ids is None:
             return min(width, 1)
         if c.max_len is not None:  # positions older than max_len are never read
             width = min(width, c.max_len)
@@ -273,11 +286,16 @@ class TransformerDCN(CTRModel):
             history = self.item_embedding.history(batch, last=last)  # (B, T, I)
             seq = batch["item_seq"] if last is None else batch["item_seq"][:, -last:]
             parts.append(self.transformer(history, target, seq, self._token_extra(batch)))
+        if self.history_ids is not None:
+            parts.append(self.history_ids(batch, last=self.config.max_len))  # (B, 2 h)
         dense = []
         if self.config.similarity_input:
             dense.append(batch["sim_stats"])  # (B, 4)
-        if self.dense_norm is not None:
+        if self.config.dense_input:
             dense.append(batch["row_stats"])  # (B, R)
+        if self.config.collab_input:
+            dense.append(batch["collab_stats"])  # (B, C)
+        if self.dense_norm is not None:
             dense = [self.dense_norm(torch.cat(dense, dim=-1).float())]
         parts += [d.to(target.dtype) for d in dense]
         wide = self.dense_head(dense[0].to(target.dtype)) if self.dense_head is not None else 0

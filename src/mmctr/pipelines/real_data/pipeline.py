@@ -1,4 +1,4 @@
-"""feature_engineering → item_embedding → semantic_similarity → training → evaluation → submission.
+"""feature_engineering → collaborative → item_embedding → semantic_similarity → training → evaluation → submission.
 
 A pipeline package of its own (not only a registry entry) so that Kedro, which imports
 just the requested pipeline modules, can load it by name. Each stage keeps its namespace
@@ -8,6 +8,7 @@ just the requested pipeline modules, can load it by name. Each stage keeps its n
 from kedro.pipeline import Pipeline
 
 from mmctr.pipelines import (
+    collaborative,
     evaluation,
     feature_engineering,
     item_embedding,
@@ -18,6 +19,7 @@ from mmctr.pipelines import (
 
 STAGES = {
     "feature_engineering": feature_engineering,
+    "collaborative": collaborative,
     "item_embedding": item_embedding,
     "semantic_similarity": semantic_similarity,
     "training": training,

@@ -1,0 +1,162 @@
+"""Collaborative item factors from the train split's histories (no Kedro).
+
+Which items the same users consume together, whatever their content says: every train
+row's newest ``window`` history items form a basket; items that share baskets get close
+factors. The recipe is the classic SVD of the positive pointwise mutual information
+(PPMI) of item co-occurrence (Levy & Goldberg 2014: the closed form of item2vec /
+skip-gram with negative sampling), factorised by scikit-learn's ``TruncatedSVD``:
+
+1. ``X`` (baskets × items) binary; ``C = XᵀX`` with a zero diagonal: how many baskets
+   hold both items (an item repeated in one basket counts once);
+2. ``PPMI_ij = max(0, log(C_ij · Σ / (c_i · c̃_j)))`` with ``c̃ = c^α`` (context
+   smoothing, ``α = 0.75``: rare items' PMI is not inflated);
+3. ``TruncatedSVD(dim)`` of PPMI → ``U Σ^½`` per item (symmetric weighting).
+
+Only histories are read: no label, no target, so no train row's own answer can reach its
+features (a target clicked in row r paired with r's history would put r's label into
+r's collaborative similarity). Items with fewer than ``min_count`` baskets get a zero
+factor and ``has_factor = 0``: they fall back on content.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+import numpy as np
+from scipy import sparse
+from sklearn.decomposition import TruncatedSVD
+
+__all__ = ["FactorSettings", "basket_matrix", "item_factors", "ppmi"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class FactorSettings:
+    """How the factors are made (the stage's ``params:collaborative`` holds these keys)."""
+
+    dim: int = 32  # factor width (SVD components)
+    window: int = 20  # newest history items of a row that form its basket
+    min_count: int = 3  # baskets an item needs for a factor of its own
+    smoothing: float = 0.75  # context-count exponent of the PMI (0.75: word2vec's)
+    dedupe: bool = True  # identical baskets count once
+    svd_iterations: int = 7  # randomized SVD power iterations (scikit-learn default 5)
+    seed: int = 2025
+
+
+def basket_matrix(
+    item_seq: np.ndarray, num_items: int, cfg: FactorSettings
+) -> sparse.csr_matrix:
+    """Binary baskets × items matrix of the rows' newest ``window`` history items.
+
+    With ``dedupe``, identical baskets count once: real logs repeat a user's history in
+    every impression row of a session, which would weigh active users' pairs by their
+    number of impressions.
+
+    Args:
+        item_seq: int (N, T) histories, left-padded with 0, newest last.
+        num_items: item vocabulary size V (ids 0..V-1; 0 is padding and never counted).
+        cfg: the factor settings.
+
+    Returns:
+        float32 CSR (B, V), one row per non-empty basket, entries 1.
+    """
+    seq = np.asarray(item_seq)[:, -cfg.window:]
+    seq = seq[(seq != 0).any(axis=1)]
+    if cfg.dedupe and len(seq):
+        seq = _unique_rows(seq)
+    rows, cols = np.nonzero(seq)
+    matrix = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, seq[rows, cols])),
+        shape=(len(seq), num_items),
+    )
+    matrix.data[:] = 1.0  # an item repeated within a basket counts once (duplicates summed)
+    return matrix
+
+
+def _unique_rows(seq: np.ndarray) -> np.ndarray:
+    """Rows of ``seq`` with duplicates dropped (by a 64-bit hash of the row), in order."""
+    weights = np.random.default_rng(0).integers(1, 2**62, seq.shape[1], dtype=np.uint64)
+    keys = (seq.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+    _, first = np.unique(keys, return_index=True)
+    return seq[np.sort(first)]
+
+
+def ppmi(baskets: sparse.csr_matrix, smoothing: float) -> sparse.csr_matrix:
+    """Positive PMI of item co-occurrence in baskets (zero diagonal).
+
+    Args:
+        baskets: binary (B, V) CSR.
+        smoothing: context-count exponent α.
+
+    Returns:
+        float32 CSR (V, V), symmetric up to the smoothing of the context counts.
+    """
+    co = (baskets.T @ baskets).tocsr().astype(np.float64)  # (V, V)
+    co.setdiag(0.0)
+    co.eliminate_zeros()
+    count = np.asarray(co.sum(axis=1)).ravel()  # (V,) co-occurrences of each item
+    context = count**smoothing
+    total, context_total = count.sum(), context.sum()
+    if total == 0:
+        return sparse.csr_matrix(co.shape, dtype=np.float32)
+    rows = np.repeat(np.arange(co.shape[0]), np.diff(co.indptr))
+    pmi = np.log(co.data * context_total / (count[rows] * context[co.indices]))
+    out = sparse.csr_matrix((np.maximum(pmi, 0.0), co.indices, co.indptr), shape=co.shape)
+    out.eliminate_zeros()
+    return out.astype(np.float32)
+
+
+def item_factors(
+    item_seq: np.ndarray, num_items: int, cfg: FactorSettings
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Collaborative factors of every item from the histories alone (module doc).
+
+    Args:
+        item_seq: int (N, T) train histories, left-padded with 0, newest last.
+        num_items: item vocabulary size V.
+        cfg: the factor settings.
+
+    Returns:
+        ``({"factors": float32 (V, dim), "has_factor": int8 (V,), "basket_count":
+        float32 (V,)}, info)``: rows without a factor (padding, items in fewer than
+        ``min_count`` baskets) are zero; ``info`` holds sizes and seconds per step.
+    """
+    timing: dict[str, float] = {}
+    start = time.perf_counter()
+    baskets = basket_matrix(item_seq, num_items, cfg)
+    basket_count = np.asarray(baskets.sum(axis=0)).ravel().astype(np.float32)  # (V,)
+    timing["baskets_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    matrix = ppmi(baskets, cfg.smoothing)
+    timing["ppmi_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    has_factor = (basket_count >= cfg.min_count) & (np.diff(matrix.indptr) > 0)
+    has_factor[0] = False
+    factors = _svd_factors(matrix, has_factor, cfg)
+    timing["svd_s"] = time.perf_counter() - start
+    info = {"baskets": int(baskets.shape[0]), "ppmi_nonzeros": int(matrix.nnz),
+            "items_with_factor": int(has_factor.sum()), **timing}
+    logger.info("collaborative: %d baskets, PPMI %d non-zeros, %d of %d items with a factor "
+                "(%.1fs)", info["baskets"], info["ppmi_nonzeros"], info["items_with_factor"],
+                num_items - 1, sum(timing.values()))
+    return {"factors": factors, "has_factor": has_factor.astype(np.int8),
+            "basket_count": basket_count}, info
+
+
+def _svd_factors(matrix: sparse.csr_matrix, keep: np.ndarray, cfg: FactorSettings) -> np.ndarray:
+    """``U Σ^½`` of the PPMI restricted to the kept items; zero rows elsewhere."""
+    factors = np.zeros((matrix.shape[0], cfg.dim), dtype=np.float32)
+    kept = np.flatnonzero(keep)
+    dim = min(cfg.dim, len(kept) - 1)
+    if dim < 1:
+        return factors
+    sub = matrix[kept][:, kept]
+    svd = TruncatedSVD(dim, n_iter=cfg.svd_iterations, random_state=cfg.seed)
+    u = svd.fit_transform(sub)  # (K, dim) = U Σ
+    scale = np.sqrt(np.maximum(svd.singular_values_, 1e-12))
+    factors[kept, :dim] = (u / scale).astype(np.float32)  # U Σ^½
+    return factors
+
