@@ -6,11 +6,15 @@ factors. The recipe is the classic SVD of the positive pointwise mutual informat
 (PPMI) of item co-occurrence (Levy & Goldberg 2014: the closed form of item2vec /
 skip-gram with negative sampling), factorised by scikit-learn's ``TruncatedSVD``:
 
-1. ``X`` (baskets × items) binary; ``C = XᵀX`` with a zero diagonal: how many baskets
-   hold both items (an item repeated in one basket counts once);
+1. ``X`` (baskets × items) binary, a basket per user (every item of the user's train
+   histories) or per row; ``C = XᵀX`` with a zero diagonal: how many baskets hold both
+   items (an item repeated in one basket counts once);
 2. ``PPMI_ij = max(0, log(C_ij · Σ / (c_i · c̃_j)))`` with ``c̃ = c^α`` (context
    smoothing, ``α = 0.75``: rare items' PMI is not inflated);
-3. ``TruncatedSVD(dim)`` of PPMI → ``U Σ^½`` per item (symmetric weighting).
+3. each item's ``links`` most co-consumed items (``C_ij ≥ min_pairs``, positive PMI) are
+   kept with their PMI (:func:`item_links`): exact evidence for the pair lookups of
+   ``mmctr.data.kernels.collaborative_statistics``;
+4. ``TruncatedSVD(dim)`` of the symmetric PPMI of those links → ``U Σ^½`` per item.
 
 Only histories are read: no label, no target, so no train row's own answer can reach its
 features (a target clicked in row r paired with r's history would put r's label into
@@ -28,7 +32,15 @@ import numpy as np
 from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
 
-__all__ = ["FactorSettings", "basket_matrix", "item_factors", "ppmi"]
+__all__ = [
+    "FactorSettings",
+    "basket_matrix",
+    "cooccurrence",
+    "item_factors",
+    "item_links",
+    "pmi_values",
+    "ppmi",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +54,22 @@ class FactorSettings:
     min_count: int = 3  # baskets an item needs for a factor of its own
     smoothing: float = 0.75  # context-count exponent of the PMI (0.75: word2vec's)
     dedupe: bool = True  # identical baskets count once
+    by_user: bool = True  # one basket per user (the union of the user's rows), else per row
     svd_iterations: int = 7  # randomized SVD power iterations (scikit-learn default 5)
+    links: int = 200  # most co-consumed items kept per item (exact PMI lookups)
+    min_pairs: int = 2  # shared baskets a kept link needs (a single one is mostly chance)
     seed: int = 2025
 
 
 def basket_matrix(
-    item_seq: np.ndarray, num_items: int, cfg: FactorSettings
+    item_seq: np.ndarray, num_items: int, cfg: FactorSettings,
+    user_id: np.ndarray | None = None,
 ) -> sparse.csr_matrix:
     """Binary baskets × items matrix of the rows' newest ``window`` history items.
+
+    With ``by_user`` and ``user_id``, a user's rows form one basket (the items the user
+    consumed in any train history): co-consumption by the same user, as in a user × item
+    matrix, whose evidence a single short history holds little of.
 
     With ``dedupe``, identical baskets count once: real logs repeat a user's history in
     every impression row of a session, which would weigh active users' pairs by their
@@ -59,18 +79,24 @@ def basket_matrix(
         item_seq: int (N, T) histories, left-padded with 0, newest last.
         num_items: item vocabulary size V (ids 0..V-1; 0 is padding and never counted).
         cfg: the factor settings.
+        user_id: (N,) the rows' users (needed for ``by_user``).
 
     Returns:
         float32 CSR (B, V), one row per non-empty basket, entries 1.
     """
     seq = np.asarray(item_seq)[:, -cfg.window:]
-    seq = seq[(seq != 0).any(axis=1)]
-    if cfg.dedupe and len(seq):
+    nonempty = (seq != 0).any(axis=1)
+    seq = seq[nonempty]
+    owner = np.arange(len(seq))
+    if cfg.by_user and user_id is not None:
+        _, owner = np.unique(np.asarray(user_id)[nonempty], return_inverse=True)
+    elif cfg.dedupe and len(seq):
         seq = _unique_rows(seq)
+        owner = np.arange(len(seq))
     rows, cols = np.nonzero(seq)
     matrix = sparse.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, seq[rows, cols])),
-        shape=(len(seq), num_items),
+        (np.ones(len(rows), dtype=np.float32), (owner[rows], seq[rows, cols])),
+        shape=(int(owner.max()) + 1 if len(owner) else 0, num_items),
     )
     matrix.data[:] = 1.0  # an item repeated within a basket counts once (duplicates summed)
     return matrix
@@ -84,6 +110,25 @@ def _unique_rows(seq: np.ndarray) -> np.ndarray:
     return seq[np.sort(first)]
 
 
+def cooccurrence(baskets: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Baskets holding both items, float64 CSR (V, V) with a zero diagonal, sorted indices."""
+    co = (baskets.T @ baskets).tocsr().astype(np.float64)  # (V, V)
+    co.setdiag(0.0)
+    co.eliminate_zeros()
+    co.sort_indices()
+    return co
+
+
+def pmi_values(co: sparse.csr_matrix, smoothing: float) -> np.ndarray:
+    """PMI of every stored pair of ``co`` (aligned with ``co.data``; may be negative)."""
+    count = np.asarray(co.sum(axis=1)).ravel()  # (V,) co-occurrences of each item
+    if count.sum() == 0:
+        return np.zeros(co.nnz)
+    context = count**smoothing
+    rows = np.repeat(np.arange(co.shape[0]), np.diff(co.indptr))
+    return np.log(co.data * context.sum() / (count[rows] * context[co.indices]))
+
+
 def ppmi(baskets: sparse.csr_matrix, smoothing: float) -> sparse.csr_matrix:
     """Positive PMI of item co-occurrence in baskets (zero diagonal).
 
@@ -94,23 +139,61 @@ def ppmi(baskets: sparse.csr_matrix, smoothing: float) -> sparse.csr_matrix:
     Returns:
         float32 CSR (V, V), symmetric up to the smoothing of the context counts.
     """
-    co = (baskets.T @ baskets).tocsr().astype(np.float64)  # (V, V)
-    co.setdiag(0.0)
-    co.eliminate_zeros()
-    count = np.asarray(co.sum(axis=1)).ravel()  # (V,) co-occurrences of each item
-    context = count**smoothing
-    total, context_total = count.sum(), context.sum()
-    if total == 0:
-        return sparse.csr_matrix(co.shape, dtype=np.float32)
-    rows = np.repeat(np.arange(co.shape[0]), np.diff(co.indptr))
-    pmi = np.log(co.data * context_total / (count[rows] * context[co.indices]))
-    out = sparse.csr_matrix((np.maximum(pmi, 0.0), co.indices, co.indptr), shape=co.shape)
+    co = cooccurrence(baskets)
+    out = sparse.csr_matrix((np.maximum(pmi_values(co, smoothing), 0.0), co.indices, co.indptr),
+                            shape=co.shape)
     out.eliminate_zeros()
     return out.astype(np.float32)
 
 
+def item_links(
+    co: sparse.csr_matrix, pmi: np.ndarray, links: int, min_pairs: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's ``links`` most co-consumed items (positive PMI, at least ``min_pairs``
+    shared baskets), by shared baskets then PMI: the exact item-item evidence that a
+    low-rank factor blurs (many small groups need more dimensions than any factor has).
+
+    Returns:
+        ``(ids, pmi)``: int32 (V, links) (0 = none) and float32 (V, links), best first.
+    """
+    num = co.shape[0]
+    rows = np.repeat(np.arange(num), np.diff(co.indptr))
+    keep = np.flatnonzero((co.data >= min_pairs) & (pmi > 0))
+    if not len(keep):
+        return np.zeros((num, links), dtype=np.int32), np.zeros((num, links), dtype=np.float32)
+    # one sort key: by row, then shared baskets, then PMI (a fraction below 1), descending
+    tie = co.data[keep] + pmi[keep] / (pmi[keep].max() + 1.0)
+    key = rows[keep] * (co.data[keep].max() + 2.0) - tie
+    order = keep[np.argsort(key)]
+    first = np.searchsorted(rows[order], np.arange(num))  # start of each row's run
+    rank = np.arange(len(order)) - first[rows[order]]
+    order, rank = order[rank < links], rank[rank < links]
+    ids = np.zeros((num, links), dtype=np.int32)
+    values = np.zeros((num, links), dtype=np.float32)
+    ids[rows[order], rank] = co.indices[order]
+    values[rows[order], rank] = pmi[order]
+    return ids, values
+
+
+def links_matrix(ids: np.ndarray, pmi: np.ndarray) -> sparse.csr_matrix:
+    """The symmetric PPMI matrix of the kept links (the larger value where both list a pair).
+
+    Factorising it rather than the whole PPMI keeps the SVD's cost at ``V × links`` entries
+    (the whole PPMI of user baskets holds ~2,000 per item at 100K rows) and drops the
+    single-basket pairs that are mostly chance.
+    """
+    num, k = ids.shape
+    owner = np.repeat(np.arange(num), k)
+    kept = ids.reshape(-1) > 0
+    rows, cols = owner[kept], ids.reshape(-1)[kept]
+    vals = pmi.reshape(-1)[kept]
+    half = sparse.csr_matrix((vals, (rows, cols)), shape=(num, num), dtype=np.float32)
+    return half.maximum(half.T).tocsr()
+
+
 def item_factors(
-    item_seq: np.ndarray, num_items: int, cfg: FactorSettings
+    item_seq: np.ndarray, num_items: int, cfg: FactorSettings,
+    user_id: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Collaborative factors of every item from the histories alone (module doc).
 
@@ -118,32 +201,41 @@ def item_factors(
         item_seq: int (N, T) train histories, left-padded with 0, newest last.
         num_items: item vocabulary size V.
         cfg: the factor settings.
+        user_id: (N,) the rows' users (``by_user``).
 
     Returns:
         ``({"factors": float32 (V, dim), "has_factor": int8 (V,), "basket_count":
-        float32 (V,)}, info)``: rows without a factor (padding, items in fewer than
-        ``min_count`` baskets) are zero; ``info`` holds sizes and seconds per step.
+        float32 (V,), "link_ids": int32 (V, links), "link_pmi": float32 (V, links)},
+        info)``: rows without a factor (padding, items in fewer than ``min_count``
+        baskets) are zero; the links are :func:`item_links`; ``info`` holds sizes and
+        seconds per step.
     """
     timing: dict[str, float] = {}
     start = time.perf_counter()
-    baskets = basket_matrix(item_seq, num_items, cfg)
+    baskets = basket_matrix(item_seq, num_items, cfg, user_id)
     basket_count = np.asarray(baskets.sum(axis=0)).ravel().astype(np.float32)  # (V,)
     timing["baskets_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    matrix = ppmi(baskets, cfg.smoothing)
+    co = cooccurrence(baskets)
+    pmi = pmi_values(co, cfg.smoothing)
+    link_ids, link_pmi = item_links(co, pmi, cfg.links, cfg.min_pairs)
+    ppmi_nonzeros = int((pmi > 0).sum())
+    del co, pmi
+    matrix = links_matrix(link_ids, link_pmi)
     timing["ppmi_s"] = time.perf_counter() - start
     start = time.perf_counter()
     has_factor = (basket_count >= cfg.min_count) & (np.diff(matrix.indptr) > 0)
     has_factor[0] = False
     factors = _svd_factors(matrix, has_factor, cfg)
     timing["svd_s"] = time.perf_counter() - start
-    info = {"baskets": int(baskets.shape[0]), "ppmi_nonzeros": int(matrix.nnz),
+    info = {"baskets": int(baskets.shape[0]), "ppmi_nonzeros": ppmi_nonzeros,
+            "link_nonzeros": int(matrix.nnz),
             "items_with_factor": int(has_factor.sum()), **timing}
     logger.info("collaborative: %d baskets, PPMI %d non-zeros, %d of %d items with a factor "
                 "(%.1fs)", info["baskets"], info["ppmi_nonzeros"], info["items_with_factor"],
                 num_items - 1, sum(timing.values()))
     return {"factors": factors, "has_factor": has_factor.astype(np.int8),
-            "basket_count": basket_count}, info
+            "basket_count": basket_count, "link_ids": link_ids, "link_pmi": link_pmi}, info
 
 
 def _svd_factors(matrix: sparse.csr_matrix, keep: np.ndarray, cfg: FactorSettings) -> np.ndarray:

@@ -109,12 +109,13 @@ class HistoryIdsConfig:
 def build_history_attention(
     settings: Mapping[str, Any] | None, vocab: Mapping[str, Any]
 ) -> HistoryIdAttention | None:
-    """The layer from the model's ``history_ids`` mapping, or None when it is None/false.
+    """The layer from the model's ``history_ids`` mapping ({} or true: the defaults), or
+    None when it is None or false.
 
     Raises:
         ValueError: on unknown keys, or ``factors`` without a ``collab_dim`` in ``vocab``.
     """
-    if not settings:
+    if settings is None or settings is False:
         return None
     cfg = from_params(HistoryIdsConfig, {} if settings is True else settings, "history_ids")
     factor_dim = int(vocab.get("collab_dim", 0)) if cfg.factors else 0

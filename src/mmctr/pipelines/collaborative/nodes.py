@@ -39,12 +39,14 @@ def learn_item_factors(
 
     Returns:
         ``item_collab``: ``factors`` float32 (V, dim), ``has_factor`` int8 (V,),
-        ``basket_count`` float32 (V,); and the run's facts (sizes, seconds, fallback).
+        ``basket_count`` float32 (V,), ``link_ids`` int32 (V, links), ``link_pmi``
+        float32 (V, links); and the run's facts (sizes, seconds, fallback).
     """
     cfg = collaborative_config(params)
     start = time.perf_counter()
     arrays, info = item_factors(train_features["item_seq"], int(vocab["item"]),
-                                cfg.factor_settings)
+                                cfg.factor_settings, train_features.get("user_id"))
+    info["items_with_links"] = int((arrays["link_ids"][:, 0] > 0).sum())
     info["seconds"] = time.perf_counter() - start
     info["fallback"] = None
     if info["items_with_factor"] == 0:
@@ -148,7 +150,8 @@ def collaborative_report(
         logger.info("collaborative: %s targets with a factor %.1f%%, history items %.1f%% "
                     "(the rest fall back on content)", split,
                     100 * coverage[f"{split}_target_share"], 100 * coverage[f"{split}_history_share"])
-    report = {"method": "TruncatedSVD of item-item PPMI (train histories)",
+    report = {"method": "TruncatedSVD of the item-item PPMI of train histories, plus each "
+                        "item's most co-consumed items (PMI links)",
               "settings": dict(params or {}), **info, "coverage": coverage,
               "norm_by_popularity": buckets, **summary, "neighbour_examples": examples}
     return report, _figure(coverage, buckets)

@@ -302,7 +302,8 @@ def _collab_stats(
     """``collab_stats`` of one split; logs how many rows fall back on content."""
     stats = collaborative_statistics(
         features["item_seq"], features["item_id"], l2_normalise(item_collab["factors"]),
-        item_collab["has_factor"], cfg.threshold, cfg.chunk_size, cfg.torch_device)
+        item_collab["has_factor"], cfg.threshold, cfg.chunk_size, cfg.torch_device,
+        (item_collab["link_ids"], item_collab["link_pmi"]) if "link_ids" in item_collab else None)
     if len(stats):
         logger.info("Collaborative statistics of %d rows: %.1f%% of targets without a factor "
                     "(content only), mean max cosine %.4f", len(stats),
