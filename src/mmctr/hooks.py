@@ -267,5 +267,9 @@ def _summary(outputs: set[str], catalog: Any) -> str:
         paths["submission"] = _relative(_load_path(catalog, "prediction_zip"))
     if "ablation_table" in outputs:
         paths["ablation"] = _relative(_load_path(catalog, "ablation_table_md"))
-    return format_summary(metrics, paths)
+    text = format_summary(metrics, paths)
+    if "collaborative_report" in outputs:  # no collaborative signal: say the run fell back
+        fallback = (catalog.load("collaborative_report") or {}).get("fallback")
+        text += f"\n  warning: {fallback}" if fallback else ""
+    return text
 
