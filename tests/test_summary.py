@@ -32,3 +32,20 @@ def test_real_data_has_no_test_metrics_and_says_so():
 def test_undefined_values_are_shown_as_such():
     text = format_summary({"valid_auc": None, "valid_logloss": float("nan")}, {})
     assert "AUC n/a  logloss n/a  gAUC n/a" in text
+
+
+def test_the_summary_warns_when_the_collaborative_stage_fell_back_on_content():
+    from mmctr.hooks import _summary
+
+    class Catalog:
+        def __init__(self, report):
+            self.report = report
+
+        def load(self, name):
+            assert name == "collaborative_report"
+            return self.report
+
+    fell_back = {"fallback": "no item has a collaborative factor"}
+    text = _summary({"collaborative_report"}, Catalog(fell_back))
+    assert text.splitlines()[-1] == "  warning: no item has a collaborative factor"
+    assert "warning" not in _summary({"collaborative_report"}, Catalog({"fallback": None}))
