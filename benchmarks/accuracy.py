@@ -41,11 +41,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from mmctr.config import deep_merge, from_params  # noqa: E402
+from mmctr.data.kernels import l2_normalise  # noqa: E402
 from mmctr.engine.baselines import TreeConfig, fit_tree, predict_tree  # noqa: E402
 from mmctr.engine.batching import merge_rows  # noqa: E402
 from mmctr.engine.fit import fit, model_vocab, resolve_training  # noqa: E402
 from mmctr.engine.metrics import auc  # noqa: E402
 from mmctr.engine.scoring import score  # noqa: E402
+from mmctr.pipelines.collaborative.nodes import learn_item_factors  # noqa: E402
 from mmctr.pipelines.feature_engineering.nodes import build_features  # noqa: E402
 from mmctr.pipelines.semantic_similarity.nodes import (  # noqa: E402
     item_popularity,
@@ -115,11 +117,13 @@ def build_world(params: Mapping[str, Any], world: Mapping[str, Any]) -> dict[str
     gc.collect()
     emb = normalise_embeddings(feats["items"])
     pop = item_popularity(feats["train"], feats["vocab"])
+    collab, _ = learn_item_factors(feats["train"], feats["vocab"], params["collaborative"])
     out: dict[str, Any] = {"items": feats["items"], "vocab": feats["vocab"], "oracle": oracle,
-                           "test_labels": truth["test"]["label"]}
+                           "test_labels": truth["test"]["label"],
+                           "semantics": {"collab": l2_normalise(collab["factors"])}}
     for split in ("train", "valid", "test"):
         sim = split_similarity(feats[split], emb, params["semantic_similarity"],
-                               feats["items"], pop)
+                               feats["items"], pop, collab)
         out[f"{split}_similarity"] = sim
         out[f"{split}_features"] = feats[split]
         out[split] = merge_rows(feats[split], sim)
@@ -130,8 +134,9 @@ def run_model(data: Mapping[str, Any], training: Mapping[str, Any], seed: int) -
     """Train the resolved ``training`` configuration with ``seed``; test AUC and time."""
     name, model_params, cfg = resolve_training(training)
     cfg = dataclasses.replace(cfg, seed=seed, checkpoint_dir=None, progress=False)
-    sources = {"item_features": data["items"], "item_semantics": None}
+    sources = {"item_features": data["items"], "item_semantics": data["semantics"]}
     vocab = model_vocab(data["vocab"], None, data["train_similarity"], data["items"])
+    vocab["collab_dim"] = int(data["semantics"]["collab"].shape[1])
     artifact = fit(name, model_params, cfg, data["train"], data["valid"], sources, vocab)
     test_p = score(artifact, data["test_features"], data["test_similarity"], sources,
                    batch_size=cfg.eval_batch_size, device=cfg.device, progress=False)
