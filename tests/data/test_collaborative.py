@@ -104,3 +104,14 @@ def test_collaborative_statistics_by_hand():
     assert out[1, 6] == 1 and not np.delete(out[1], 6).any()  # empty history: only the flag
     third = dict(zip(COLLAB_STATS, out[2], strict=True))
     assert third["target_has_factor"] == 0 and third["collab_max"] == 0
+
+
+def test_pair_budget_keeps_a_seeded_share_of_the_baskets(caplog):
+    seq = _histories(np.random.default_rng(2))
+    full = basket_matrix(seq, 50, FactorSettings(by_user=False, dedupe=False))
+    work = int((np.diff(full.indptr) ** 2).sum())
+    cfg = FactorSettings(by_user=False, dedupe=False, pair_budget=work // 4)
+    part = basket_matrix(seq, 50, cfg)
+    assert 0.1 * full.shape[0] < part.shape[0] < 0.45 * full.shape[0]
+    assert "pair_budget" in caplog.text
+    assert (basket_matrix(seq, 50, cfg) != part).nnz == 0  # seeded

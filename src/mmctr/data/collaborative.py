@@ -58,6 +58,9 @@ class FactorSettings:
     svd_iterations: int = 7  # randomized SVD power iterations (scikit-learn default 5)
     links: int = 200  # most co-consumed items kept per item (exact PMI lookups)
     min_pairs: int = 2  # shared baskets a kept link needs (a single one is mostly chance)
+    # bound on Σ basket size² (the co-occurrence product's work and memory): beyond it a
+    # seeded random share of the baskets is used (logged)
+    pair_budget: int = 300_000_000
     seed: int = 2025
 
 
@@ -99,7 +102,19 @@ def basket_matrix(
         shape=(int(owner.max()) + 1 if len(owner) else 0, num_items),
     )
     matrix.data[:] = 1.0  # an item repeated within a basket counts once (duplicates summed)
-    return matrix
+    return _within_budget(matrix, cfg)
+
+
+def _within_budget(matrix: sparse.csr_matrix, cfg: FactorSettings) -> sparse.csr_matrix:
+    """A seeded random share of the baskets when Σ size² exceeds ``cfg.pair_budget``."""
+    sizes = np.diff(matrix.indptr).astype(np.float64)
+    work = float((sizes**2).sum())
+    if work <= cfg.pair_budget:
+        return matrix
+    keep = np.random.default_rng(cfg.seed).random(len(sizes)) < cfg.pair_budget / work
+    logger.warning("collaborative: %.2e pair products exceed pair_budget %.2e: using a random "
+                   "%.0f%% of the %d baskets", work, cfg.pair_budget, 100 * keep.mean(), len(sizes))
+    return matrix[keep]
 
 
 def _unique_rows(seq: np.ndarray) -> np.ndarray:

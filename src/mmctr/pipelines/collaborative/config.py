@@ -21,7 +21,8 @@ class CollaborativeConfig(FactorSettings):
     examples: int = 6  # example items (the most frequent ones and some of middling frequency)
 
     def __post_init__(self) -> None:
-        for name in ("dim", "window", "min_count", "svd_iterations", "neighbours", "examples"):
+        for name in ("dim", "window", "min_count", "svd_iterations", "neighbours", "examples",
+                     "links", "min_pairs", "pair_budget"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"collaborative.{name} must be >= 1")
         if not 0 < self.smoothing <= 1:
