@@ -138,17 +138,7 @@ class TransformerDCN(CTRModel):
         self.item_embedding = self._build_item_embedding(config, vocab)
         self.item_features = self.item_embedding.item_features
         sim = c.similarity_input
-        rows: list[str] = []
-        if sim:  # seq_sim feeds the tokens, sim_stats the DCN input
-            rows += ["seq_sim", "sim_stats"] if c.use_transformer else ["sim_stats"]
-        dense_dim = 4 * sim
-        if c.dense_input:
-            rows.append("row_stats")
-            dense_dim += require_vocab(vocab, "row_stats")[0]
-        if c.collab_input:
-            rows.append("collab_stats")
-            dense_dim += require_vocab(vocab, "collab_stats")[0]
-        self.row_features = tuple(rows)
+        self.row_features, dense_dim = self._row_inputs(c, vocab)
         # dense inputs differ in scale (counts, logs, cosines): normalised by batch norm
         with_norm = c.dense_input or c.collab_input
         self.dense_norm = nn.BatchNorm1d(dense_dim) if with_norm else None
@@ -208,6 +198,21 @@ class TransformerDCN(CTRModel):
         for bias in (self.item_bias, self.user_bias):
             if bias is not None:
                 nn.init.zeros_(bias.weight)
+
+    @staticmethod
+    def _row_inputs(
+        c: TransformerDCNParams, vocab: Mapping[str, Any]
+    ) -> tuple[tuple[str, ...], int]:
+        """The per-row batch keys the model reads and the width of its dense DCN inputs."""
+        rows: list[str] = []
+        if c.similarity_input:  # seq_sim feeds the tokens, sim_stats the DCN input
+            rows += ["seq_sim", "sim_stats"] if c.use_transformer else ["sim_stats"]
+        dense_dim = 4 * c.similarity_input
+        for switch, key in ((c.dense_input, "row_stats"), (c.collab_input, "collab_stats")):
+            if switch:
+                rows.append(key)
+                dense_dim += require_vocab(vocab, key)[0]
+        return tuple(rows), dense_dim
 
     @staticmethod
     def _build_item_embedding(
