@@ -70,24 +70,31 @@ class World:
     seeds: int | None = None  # None: --seeds
 
 
+#: co-consumption off: a world where the click depends on content, levels and ids only
+CONTENT = {"group_prob": 0.0, "w_group": 0.0}
+
 #: world name -> its overrides: size preset, seed and click-model weights differ
 WORLDS: dict[str, World] = {
     # ~10K train rows; tags and the user matter more, the item effect less
     "small": World({"preset": "small", "seed": 101, "w_semantic": 3.0, "w_tags": 3.0,
-                    "w_item": 0.5, "w_user": 0.6, "recency_decay": 2.5}),
+                    "w_item": 0.5, "w_user": 0.6, "recency_decay": 2.5, **CONTENT}),
     # ~130K train rows; semantics dominate, slower recency decay, noisier embedding
     "medium": World({"preset": "medium", "seed": 202, "w_semantic": 5.0, "w_tags": 1.0,
-                     "w_item": 1.0, "w_user": 0.4, "recency_decay": 6.0, "emb_noise": 0.5}),
+                     "w_item": 1.0, "w_user": 0.4, "recency_decay": 6.0, "emb_noise": 0.5,
+                     **CONTENT}),
+    # ~130K train rows with strong co-consumption: larger groups, more of them per user
+    "cocons": World({"preset": "medium", "seed": 404, "group_prob": 0.45, "w_group": 8.0,
+                     "group_size": 40, "user_groups": 3, "w_semantic": 3.0}),
     # the data `kedro run` makes (not in the default list: it is the world the defaults
     # were developed on)
     "default": World({"preset": "default"}),
     # the real sizes (3.6M train rows); a bounded budget: one epoch, one seed
     "full": World({"preset": "full", "seed": 303, "w_semantic": 4.0, "w_tags": 2.0,
-                   "w_item": 0.8, "w_user": 0.3, "drift_prob": 0.4},
+                   "w_item": 0.8, "w_user": 0.3, "drift_prob": 0.4, **CONTENT},
                   training={"epochs": 1}, seeds=1),
 }
 #: the worlds of a plain run (the ones accuracy.md reports)
-DEFAULT_WORLDS = ("small", "medium", "full")
+DEFAULT_WORLDS = ("small", "medium", "cocons", "full")
 #: the default chain split where training starts: data stages once, the rest once per seed
 DATA_STAGES = DEFAULT_CHAIN[:DEFAULT_CHAIN.index("training")]
 MODEL_STAGES = DEFAULT_CHAIN[DEFAULT_CHAIN.index("training"):]
@@ -181,6 +188,7 @@ def table_row(name: str, result: Mapping[str, Any]) -> dict[str, Any]:
         "tree_test_auc": "–" if tree is None else _mean_std_of(tree),
         "oracle_test_auc": f"{oracle['test_auc']:.4f}",
         "content_ceiling": f"{oracle['test_content_auc']:.4f}",
+        "co_consumption_ceiling": f"{oracle.get('test_co_consumption_auc', float('nan')):.4f}",
         "model_minus_tree": "–" if tree is None else f"{np.mean(m_auc) - tree['test_auc']:+.4f}",
         "gap_to_oracle": f"{oracle['test_auc'] - np.mean(m_auc):.4f}",
         "model_valid_auc": _mean_std([r["valid_auc"] for r in model]),

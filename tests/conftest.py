@@ -15,7 +15,8 @@ if "OMP_WAIT_POLICY" not in os.environ:  # before torch: see src/mmctr/__init__.
     os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DATA_PIPELINES = ["synthetic", "feature_engineering", "item_embedding", "semantic_similarity"]
+DATA_PIPELINES = ["synthetic", "feature_engineering", "collaborative", "item_embedding",
+                  "semantic_similarity"]
 
 
 def copy_project(dest: Path) -> Path:

@@ -47,9 +47,9 @@ def test_expected_error_is_found_anywhere_in_the_chain():
     ("args", "message"),
     [
         (("--pipelines", "nosuch"),
-         "Error: unknown pipeline 'nosuch'; this project has: ablation, evaluation, export, "
-         "feature_engineering, inference, item_embedding, real_data, semantic_similarity, "
-         "submission, synthetic, training, tuning"),
+         "Error: unknown pipeline 'nosuch'; this project has: ablation, collaborative, "
+         "evaluation, export, feature_engineering, inference, item_embedding, real_data, "
+         "semantic_similarity, submission, synthetic, training, tuning"),
         (("--params", "training.preset=sed"),
          "Error: params:training.preset: unknown preset 'sed'; known: default, seed"),
         (("--params", "training.epochs=0"),

@@ -163,6 +163,6 @@ def test_after_kill_9_the_next_run_removes_the_debris_and_refuses_the_mixed_set(
     with pytest.raises(StaleInputError, match="rerun `kedro run --pipelines feature_engineering"):
         run_kedro(prepared_project, pipelines=["semantic_similarity"])
     assert not list((prepared_project / "data").rglob(".*.tmp-*"))  # removed by that run
-    run_kedro(prepared_project, pipelines=["feature_engineering", "item_embedding",
+    run_kedro(prepared_project, pipelines=["feature_engineering", "collaborative", "item_embedding",
                                            "semantic_similarity"])
     assert not list((prepared_project / "data").rglob(".*.tmp-*"))

@@ -71,7 +71,8 @@ def test_microlens_env_refuses_to_generate_over_the_download(kedro_project):
 def test_microlens_env_accepts_a_meaningless_test_label_column(kedro_project):
     write_raw_tables(make_raw_tables(n_train=200, seed=3, test_label=True), kedro_project / RAW)
     run_kedro(kedro_project, env="microlens",
-              pipelines=["feature_engineering", "item_embedding", "semantic_similarity", "training",
+              pipelines=["feature_engineering", "collaborative", "item_embedding",
+                         "semantic_similarity", "training",
                          "submission"],
               params={"training": {"epochs": 1}, "semantic_similarity": {"rq_codes": 4, "top_k": 3}})
     sub = pd.read_csv(kedro_project / "data/07_model_output/prediction.csv")

@@ -70,3 +70,20 @@ def test_the_readme_names_both_ways_to_open_kedro_viz():
 
     readme = (PROJECT_ROOT / "README.md").read_text()
     assert "kedro viz run" in readme and "kedro viz build" in readme
+
+
+def test_the_summary_warns_when_the_collaborative_stage_fell_back_on_content():
+    from mmctr.hooks import _summary
+
+    class Catalog:
+        def __init__(self, report):
+            self.report = report
+
+        def load(self, name):
+            assert name == "collaborative_report"
+            return self.report
+
+    fell_back = {"fallback": "no item has a collaborative factor"}
+    text = _summary({"collaborative_report"}, Catalog(fell_back))
+    assert text.splitlines()[-1] == "  warning: no item has a collaborative factor"
+    assert "warning" not in _summary({"collaborative_report"}, Catalog({"fallback": None}))

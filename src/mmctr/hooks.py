@@ -309,7 +309,11 @@ def _summary(outputs: set[str], catalog: Any) -> str:
         paths["submission"] = _relative(_load_path(catalog, "prediction_zip"))
     if "ablation_table" in outputs:
         paths["ablation"] = _relative(_load_path(catalog, "ablation_table_md"))
-    return format_summary(metrics, paths, _profile_warnings(catalog), notes)
+    text = format_summary(metrics, paths, _profile_warnings(catalog), notes)
+    if "collaborative_report" in outputs:  # no collaborative signal: say the run fell back
+        fallback = (catalog.load("collaborative_report") or {}).get("fallback")
+        text += f"\n  warning: {fallback}" if fallback else ""
+    return text
 
 
 def _profile_warnings(catalog: Any) -> list[str]:

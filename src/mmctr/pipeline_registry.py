@@ -15,6 +15,7 @@ import mmctr.pipelines
 DEFAULT_CHAIN = (
     "synthetic",
     "feature_engineering",
+    "collaborative",
     "item_embedding",
     "semantic_similarity",
     "training",

@@ -1,4 +1,4 @@
-"""The learned recipe: pairs from clicked train rows only, a seeded projection."""
+"""The learned recipe: label-free history pairs (or clicked train rows), a seeded projection."""
 
 import numpy as np
 import pytest
@@ -16,9 +16,24 @@ def test_pairs_are_clicked_targets_with_their_newest_history_items():
         "item_id": np.array([7, 8, 9], dtype=np.int32),
         "label": np.array([1.0, 0.0, 1.0], dtype=np.float32),
     }
-    pairs = click_pairs(train, CoClickConfig(history_items=2))
+    pairs = click_pairs(train, CoClickConfig(pairs="clicks", history_items=2))
     # row 0 (clicked): newest two 5, 6; row 1 not clicked; row 2: 9 is the target itself
     assert pairs.tolist() == [[7, 5], [7, 6]] and pairs.dtype == np.int32
+
+
+def test_history_pairs_read_neither_labels_nor_targets():
+    train = {
+        "item_seq": np.array([[0, 0, 4, 5, 6], [1, 2, 3, 4, 5], [0, 0, 0, 0, 9]], dtype=np.int32),
+        "item_id": np.array([7, 8, 9], dtype=np.int32),
+        "label": np.array([1.0, 0.0, 1.0], dtype=np.float32),
+    }
+    pairs = click_pairs(train, CoClickConfig(history_items=2))
+    # the newest history item with the two before it; row 2 has a single item: no pair
+    assert pairs.tolist() == [[6, 4], [6, 5], [5, 3], [5, 4]]
+    other = {**train, "item_id": train["item_id"][::-1], "label": 1 - train["label"]}
+    assert (click_pairs(other, CoClickConfig(history_items=2)) == pairs).all()
+    with pytest.raises(ValueError, match="pairs"):
+        CoClickConfig(pairs="targets")
 
 
 def test_max_pairs_draws_a_seeded_subset():

@@ -1,7 +1,13 @@
 """The learned recipe ``co_click``: a projection of the raw features trained on train clicks.
 
-Pairs: every clicked train row gives (target item, history item) for its newest
-``history_items`` history items. Each item's raw features are standardised and reduced by
+Pairs (``pairs``): ``history`` (the default) pairs each train row's newest history item
+with the ``history_items`` items before it: no label and no target is read. ``clicks``
+pairs every clicked train row's target with its newest ``history_items`` history items;
+that leaks: a clicked row's own (target, history) pair trains the embedding its features
+are then computed from. Measured on the default synthetic world (100K train rows, the
+embedding trained on a random half of the rows): the AUC of the mean target-history
+cosine is 0.686 on the rows whose clicks trained it against 0.659 on the other half, so a
+model learns to trust on train a signal that valid and test do not have. Each item's raw features are standardised and reduced by
 PCA to ``input_dim`` components; the projection is the top ``dim`` components plus a
 learned correction (linear or a small MLP, starting at zero), trained so that the two
 items of a pair come close: symmetric InfoNCE with in-batch negatives (cosine similarity / temperature).
@@ -32,7 +38,8 @@ class CoClickConfig:
 
     input_dim: int = 128  # raw features reduced by PCA (concat) before the projection
     hidden: int = 0  # correction: 0 linear, else an MLP of this hidden width
-    history_items: int = 5  # newest history items paired with each clicked target
+    pairs: str = "history"  # "history" (label-free) or "clicks" (leaks train labels)
+    history_items: int = 5  # history items paired with the newest one / the clicked target
     max_pairs: int = 2_000_000  # pairs kept (a seeded random subset beyond that)
     steps: int = 300  # optimiser steps
     batch_size: int = 1024  # pairs per step (in-batch negatives: 2·batch - 2 per pair)
@@ -45,6 +52,8 @@ class CoClickConfig:
         for name in ("input_dim", "history_items", "max_pairs", "steps", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"params:item_embedding.co_click.{name} must be >= 1")
+        if self.pairs not in ("history", "clicks"):
+            raise ValueError("params:item_embedding.co_click.pairs must be history or clicks")
         if self.hidden < 0 or self.temperature <= 0 or self.learning_rate <= 0:
             raise ValueError(
                 "params:item_embedding.co_click: hidden >= 0, temperature > 0, learning_rate > 0"
@@ -52,7 +61,8 @@ class CoClickConfig:
 
 
 def click_pairs(train_features: Mapping[str, np.ndarray], cfg: CoClickConfig) -> np.ndarray:
-    """(target, history item) pairs of the clicked train rows.
+    """Item pairs of the train split that should come close (``cfg.pairs``, module doc):
+    (newest history item, earlier history item) or (clicked target, history item).
 
     Args:
         train_features: the train split (``item_seq`` (N, T) left-padded, newest last;
@@ -63,12 +73,18 @@ def click_pairs(train_features: Mapping[str, np.ndarray], cfg: CoClickConfig) ->
         int32 (P, 2); pairs of an item with itself and padding are left out; at most
         ``max_pairs`` (a random subset drawn with ``seed``).
     """
-    clicked = np.flatnonzero(np.asarray(train_features["label"]) > 0.5)
     seq = np.asarray(train_features["item_seq"])
-    k = min(cfg.history_items, seq.shape[1])
-    hist = seq[clicked, seq.shape[1] - k :]  # (C, k) newest k
-    target = np.broadcast_to(np.asarray(train_features["item_id"])[clicked, None], hist.shape)
-    keep = (hist > 0) & (hist != target)
+    if cfg.pairs == "history":
+        clicked = np.arange(len(seq))  # every row; the newest history item is the anchor
+        k = min(cfg.history_items, seq.shape[1] - 1)
+        hist = seq[:, seq.shape[1] - 1 - k : -1]  # (N, k) the k items before the newest
+        target = np.broadcast_to(seq[:, -1:], hist.shape)
+    else:
+        clicked = np.flatnonzero(np.asarray(train_features["label"]) > 0.5)
+        k = min(cfg.history_items, seq.shape[1])
+        hist = seq[clicked, seq.shape[1] - k :]  # (C, k) newest k
+        target = np.broadcast_to(np.asarray(train_features["item_id"])[clicked, None], hist.shape)
+    keep = (hist > 0) & (hist != target) & (target > 0)
     pairs = np.stack([target[keep], hist[keep]], axis=1).astype(np.int32)
     if len(pairs) > cfg.max_pairs:
         rng = np.random.default_rng(cfg.seed)

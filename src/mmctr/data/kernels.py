@@ -20,7 +20,9 @@ from tqdm.auto import tqdm
 from mmctr.errors import ParameterError
 
 __all__ = [
+    "COLLAB_STATS",
     "ROW_STATS",
+    "collaborative_statistics",
     "history_similarity",
     "l2_normalise",
     "residual_quantize",
@@ -42,6 +44,23 @@ ROW_STATS = (
     "tag_overlap_mean",  # mean over history items of the share of target tags they carry
     "tag_overlap_newest3",  # ... over the newest 3 items
     "target_tag_count",  # number of tags of the target
+)
+
+#: columns of ``collab_stats`` (:func:`collaborative_statistics`), in order: cosines of the
+#: target's collaborative factor to those of its history items with a factor
+COLLAB_STATS = (
+    "collab_max",  # max cosine
+    "collab_mean",  # mean cosine
+    "collab_newest",  # cosine to the newest history item with a factor
+    "collab_count_above",  # history items with cosine above the threshold
+    "collab_mean_newest3",  # mean cosine over the newest 3 history positions
+    "collab_mean_newest10",  # ... over the newest 10
+    "target_has_factor",  # 1 when the target has a factor (else every cosine is 0)
+    "history_factor_share",  # share of the history items that have a factor
+    "link_pmi_mean",  # mean over history items of their PMI with the target (0: no link)
+    "link_pmi_max",  # max of it
+    "link_pmi_newest3",  # mean over the newest 3 history positions
+    "link_share",  # share of history items among the target's co-consumption links
 )
 
 logger = logging.getLogger(__name__)
@@ -249,6 +268,86 @@ def history_similarity(
         hist_out[start:stop].copy_(sim)
         stats_out[start:stop].copy_(stats)
     return hist_sim, sim_stats
+
+
+def collaborative_statistics(
+    item_seq: np.ndarray,
+    item_id: np.ndarray,
+    factors: np.ndarray,
+    has_factor: np.ndarray,
+    threshold: float,
+    chunk: int,
+    device: torch.device,
+    links: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Target-history statistics on the collaborative factors (:data:`COLLAB_STATS`).
+
+    The same cosines as :func:`history_similarity` (which computes them, on the item
+    matrix ``factors``), over the history items that have a factor: items without one are
+    left out as if they were padding, so they neither count as dissimilar nor dilute the
+    mean; the two flags say how much of the row the factors cover.
+
+    Args:
+        item_seq: int (N, T) history, left-padded with 0, newest last.
+        item_id: int (N,) target items.
+        factors: L2-normalised float32 (V, d); rows without a factor are zero.
+        has_factor: (V,) 0/1 whether an item has a factor.
+        threshold: ``collab_count_above`` counts cosines above it.
+        chunk, device: as :func:`history_similarity`.
+        links: ``(ids, pmi)`` int (V, K), float (V, K): each item's co-consumption links
+            (0 = none); the PMI of each (target, history item) pair is looked up in both
+            items' lists. None: those four columns are 0.
+
+    Returns:
+        float32 (N, len(COLLAB_STATS)); 0 for an empty history or a target without a factor.
+    """
+    has = np.asarray(has_factor).astype(bool)
+    seq = np.asarray(item_seq)
+    real = seq != 0
+    covered = np.where(has[seq], seq, 0)  # items without a factor read as padding
+    sim, stats = history_similarity(covered, item_id, factors, threshold, chunk, device)
+    width = seq.shape[1]
+    present = covered != 0
+
+    def newest_mean(k: int) -> np.ndarray:
+        window = present[:, width - k:] if k < width else present
+        values = sim[:, width - k:] if k < width else sim
+        return values.sum(axis=1) / np.maximum(window.sum(axis=1), 1)
+
+    pmi = np.zeros(seq.shape, dtype=np.float32)
+    if links is not None:
+        pmi[real] = _link_lookup(np.broadcast_to(np.asarray(item_id)[:, None], seq.shape)[real],
+                                 seq[real], *links)
+    count = np.maximum(real.sum(axis=1), 1)
+    newest = real[:, -3:]
+    return np.column_stack([
+        stats,
+        newest_mean(3),
+        newest_mean(10),
+        has[np.asarray(item_id)],
+        present.sum(axis=1) / count,
+        pmi.sum(axis=1) / count,
+        pmi.max(axis=1, initial=0.0),
+        pmi[:, -3:].sum(axis=1) / np.maximum(newest.sum(axis=1), 1),
+        (pmi > 0).sum(axis=1) / count,
+    ]).astype(np.float32)
+
+
+def _link_lookup(a: np.ndarray, b: np.ndarray, ids: np.ndarray, pmi: np.ndarray) -> np.ndarray:
+    """PMI of the pairs (a[i], b[i]) from either item's link list (0 when neither lists it)."""
+    num, k = ids.shape
+    owner = np.repeat(np.arange(num, dtype=np.int64), k)
+    flat, vals = ids.reshape(-1).astype(np.int64), pmi.reshape(-1)
+    kept = flat > 0
+    keys = np.concatenate([owner[kept] * num + flat[kept], flat[kept] * num + owner[kept]])
+    vals = np.concatenate([vals[kept], vals[kept]])
+    order = np.argsort(keys, kind="stable")
+    keys, vals = keys[order], vals[order]
+    if not len(keys):
+        return np.zeros(len(a), dtype=np.float32)
+    query = a.astype(np.int64) * num + b
+    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    return np.where(keys[pos] == query, vals[pos], 0.0).astype(np.float32)
 
 
 def row_statistics(

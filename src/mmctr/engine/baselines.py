@@ -7,7 +7,9 @@ earlier stages (no new pass over the data):
 - ``sim_stats``: max, mean and newest target-history cosine, count above the threshold;
 - ``row_stats``: history length, the target's train popularity, cosine of the target to the
   mean and to the newest-3 mean history embedding, windowed and spread statistics of the
-  cosines, tag overlap (see ``ROW_STATS`` of the similarity stage).
+  cosines, tag overlap (see ``ROW_STATS`` of the similarity stage);
+- ``collab_stats`` when the split has them: the same target-history cosines on the
+  collaborative factors (``COLLAB_STATS``), so the tree reads what the model reads.
 
 LightGBM is the field's standard for such tables; it stops early on valid AUC.
 """
@@ -61,10 +63,11 @@ def tabular_features(rows: Mapping[str, np.ndarray]) -> np.ndarray:
 
     Args:
         rows: a split's arrays merged with its similarity arrays (``likes_level``,
-            ``views_level``, ``sim_stats`` (N, 4), ``row_stats`` (N, R)).
+            ``views_level``, ``sim_stats`` (N, 4), ``row_stats`` (N, R), optional
+            ``collab_stats`` (N, C)).
 
     Returns:
-        float32 (N, 2 + 4 + R).
+        float32 (N, 2 + 4 + R [+ C]).
 
     Raises:
         KeyError: when the similarity stage's ``sim_stats``/``row_stats`` are missing.
@@ -78,6 +81,7 @@ def tabular_features(rows: Mapping[str, np.ndarray]) -> np.ndarray:
         np.asarray(rows["views_level"], dtype=np.float32)[:, None],
         np.asarray(rows["sim_stats"], dtype=np.float32),
         np.asarray(rows["row_stats"], dtype=np.float32),
+        *([np.asarray(rows["collab_stats"], dtype=np.float32)] if "collab_stats" in rows else []),
     ], axis=1)
 
 

@@ -33,12 +33,14 @@ ITEM_COLUMNS: dict[str, tuple[str, str]] = {
     "emb": ("item_features", "item_emb"),
     "codes": ("item_semantics", "rq_codes"),
     "nbrs": ("item_semantics", "neighbors"),
+    "collab": ("item_semantics", "collab"),  # unit collaborative factors (0: no factor)
 }
 # per-row arrays from the similarity stage -> batch key
 ROW_COLUMNS: dict[str, str] = {
     "seq_sim": "hist_sim",
     "sim_stats": "sim_stats",
     "row_stats": "row_stats",
+    "collab_stats": "collab_stats",
 }
 
 

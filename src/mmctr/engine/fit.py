@@ -56,12 +56,14 @@ def model_vocab(
     item_features: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, int]:
     """The feature vocabulary plus the sizes of the semantic item columns, the width of
-    the per-row statistics (``row_stats``) when the similarity stage made them, and
+    the per-row statistics (``row_stats``, ``collab_stats``) when the similarity stage made
+    them, and
     ``emb_dim`` from the item table the model reads (``item_emb``'s width: the
     item_embedding recipe may change it) when ``item_features`` is given."""
     out = dict(vocab)
-    if train_similarity is not None and "row_stats" in train_similarity:
-        out["row_stats"] = int(np.asarray(train_similarity["row_stats"]).shape[1])
+    for key in ("row_stats", "collab_stats"):
+        if train_similarity is not None and key in train_similarity:
+            out[key] = int(np.asarray(train_similarity[key]).shape[1])
     if item_features is not None:
         out["emb_dim"] = int(np.asarray(item_features["item_emb"]).shape[1])
     if item_semantics is not None:
@@ -69,6 +71,8 @@ def model_vocab(
         out["rq_layers"] = int(codes.shape[1])
         out["rq_codes"] = int(codes.max())
         out["num_neighbors"] = int(np.asarray(item_semantics["neighbors"]).shape[1])
+        if "collab" in item_semantics:
+            out["collab_dim"] = int(np.asarray(item_semantics["collab"]).shape[1])
     return out
 
 

@@ -80,6 +80,10 @@ class TransformerDCNParams:
     similarity_input: bool = False  # seq_sim as a token channel + sim_stats to DCN
     tag_overlap_input: bool = False  # share of the target's tags per history item: a token channel
     dense_input: bool = False  # row_stats (history/popularity/tag statistics), batch-normed, to DCN
+    collab_input: bool = False  # collab_stats (statistics on the collaborative factors), to DCN
+    # history item ids through DIN target attention (layers/history_ids.py): None = off, or
+    # a mapping of HistoryIdsConfig keys ({} = its defaults); its output joins the DCN input
+    history_ids: Mapping[str, Any] | None = None
     dense_head_units: tuple[int, ...] | None = None  # with dense_input: a small MLP of the dense
     # features alone whose logit is added (wide & deep): learns fast on small data
     bias_terms: bool = False  # + learned scalar biases of the target item and of the user
@@ -148,8 +152,8 @@ class TransformerDCN(CTRModel):
         # logit inputs are built after the trunk: they never change its widths, and the
         # seed's order of random initialisation is kept
         inputs = ModelInputs(build_inputs(c, vocab, names, kinds=(TOKEN, DENSE)))
-        dense_dim = inputs.width(DENSE)
-        self.dense_norm = nn.BatchNorm1d(dense_dim) if inputs.normalize else None
+        dense_dim, norm_dim = inputs.width(DENSE), inputs.norm_width
+        self.dense_norm = nn.BatchNorm1d(norm_dim) if inputs.normalize else None
         self.likes = nn.Embedding(n_likes, c.embedding_dim, padding_idx=0)
         self.views = nn.Embedding(n_views, c.embedding_dim, padding_idx=0)
         item_dim = self.item_embedding.output_dim
@@ -173,7 +177,7 @@ class TransformerDCN(CTRModel):
         self.dense_head = None  # wide & deep: the normed dense features alone to a logit
         if self.dense_norm is not None and c.dense_head_units is not None:
             self.dense_head = MLPBlock(
-                dense_dim, c.dense_head_units, 0.0, c.hidden_activations, output_dim=1
+                norm_dim, c.dense_head_units, 0.0, c.hidden_activations, output_dim=1
             )
         self.dcn_input_dim = dcn_in
         self.reset_parameters()
@@ -268,12 +272,12 @@ class TransformerDCN(CTRModel):
     ) -> tuple[list[torch.Tensor], torch.Tensor | float]:
         """The dense inputs for the DCN input (normed together under :attr:`dense_norm`:
         one (B, D_dense) tensor) and the wide logit (B, 1) of :attr:`dense_head` (or 0)."""
-        dense = self.inputs.dense(batch, self._context())  # [(B, w), ...]
-        if self.dense_norm is not None:
-            dense = [self.dense_norm(torch.cat(dense, dim=-1).float())]  # (B, D_dense)
+        dense, raw = self.inputs.dense(batch, self._context())  # [(B, w), ...] each
+        if self.dense_norm is not None and dense:
+            dense = [self.dense_norm(torch.cat(dense, dim=-1).float())]  # (B, D_norm)
         dense = [d.to(dtype) for d in dense]
         wide = self.dense_head(dense[0]) if self.dense_head is not None else 0
-        return dense, wide
+        return dense + [r.to(dtype) for r in raw], wide
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Args: batch (ARCHITECTURE.md §4). Returns: logits (B,)."""

@@ -67,7 +67,11 @@ def test_learned_recipe_depends_on_train_clicks_only():
     np.testing.assert_array_equal(first, again.load()["item_emb"])
     flipped = {**train, "label": 1 - train["label"]}
     other = run("co_click", flipped)["item_features_embedded"].load()["item_emb"]
-    assert not np.allclose(first, other)  # the train clicks are what it learns from
+    # the default pairs are label-free: flipping the clicks changes nothing
+    np.testing.assert_array_equal(first, other)
+    shuffled = {**train, "item_seq": train["item_seq"][::-1, ::-1].copy()}
+    moved = run("co_click", shuffled)["item_features_embedded"].load()["item_emb"]
+    assert not np.allclose(first, moved)  # the train histories are what it learns from
 
 
 def test_without_item_feature_the_chain_keeps_the_shipped_embedding():

@@ -10,7 +10,8 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from matplotlib.figure import Figure
 
-from mmctr.data.kernels import ROW_STATS
+from mmctr.data.collaborative import FactorSettings, item_factors
+from mmctr.data.kernels import COLLAB_STATS, ROW_STATS
 from mmctr.pipelines.semantic_similarity import create_pipeline
 
 CONF = Path(__file__).resolve().parents[3] / "conf"
@@ -57,6 +58,8 @@ def test_pipeline_slice_outputs():
         "vocab": {"item": items},
         **{f"{s}_features": _split(rng, n, width, items) for s, n in rows.items()},
     }
+    inputs["item_collab"] = item_factors(inputs["train_features"]["item_seq"], items,
+                                         FactorSettings(dim=4, links=5))[0]
     outputs = [
         "item_semantics",
         "rq_codebooks",
@@ -88,6 +91,7 @@ def test_pipeline_slice_outputs():
     assert (
         sem["rq_codes"].shape == (items, layers) and sem["rq_codes"].dtype == np.int32
     )
+    np.testing.assert_allclose(np.linalg.norm(sem["collab"][1:], axis=1), 1, atol=1e-5)
     assert sem["rq_codes"][1:].min() >= 1 and sem["rq_codes"].max() <= codes
     books = catalog["rq_codebooks"].load()
     assert sorted(books) == [f"layer_{i}" for i in range(layers)]
@@ -103,6 +107,8 @@ def test_pipeline_slice_outputs():
         )
         assert out["sim_stats"].shape == (n, 4) and out["sim_stats"].dtype == np.float32
         assert out["row_stats"].shape == (n, len(ROW_STATS))
+        assert out["collab_stats"].shape == (n, len(COLLAB_STATS))
+        assert np.isfinite(out["collab_stats"]).all()
         assert np.isfinite(out["row_stats"]).all()
         seq = inputs[f"{split}_features"]["item_seq"]
         assert not np.any(out["hist_sim"][seq == 0])

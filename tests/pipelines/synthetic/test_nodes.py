@@ -141,3 +141,34 @@ def test_bad_parameters_fail_early():
         nodes.make_world(tiny_params(preset="huge"))
     with pytest.raises(ValueError, match="unknown key"):
         nodes.make_world(tiny_params(presets={"tiny": {"n_rows": 1}}))
+
+
+def _co_consumption(raw_train: pd.DataFrame, group: np.ndarray) -> float:
+    """Share of same-group pairs among a train row's history items (beyond chance)."""
+    seq = _stack(raw_train["item_seq"])[:, -10:]
+    g = np.where(seq > 0, group[seq], -1)
+    same = (g[:, :, None] == g[:, None, :]) & (g[:, :, None] >= 0)
+    real = (seq[:, :, None] > 0) & (seq[:, None, :] > 0)
+    off = ~np.eye(seq.shape[1], dtype=bool)
+    return float(same[:, off].sum() / max(real[:, off].sum(), 1))
+
+
+def test_co_consumption_off_is_the_content_world_and_on_adds_its_ceiling():
+    off = generate(tiny_params(group_prob=0.0, w_group=0.0))
+    assert off["world"].groups is None
+    oracle = off["synthetic_oracle"]
+    assert oracle["test_co_consumption_auc"] == oracle["test_content_auc"]
+    on = generate(tiny_params(group_prob=0.4, w_group=8.0))
+    group = on["world"].groups.group
+    assert group[0] == -1 and (group[1:] >= 0).all()
+    # histories now hold items of the same group beyond chance (~1 / number of groups)
+    assert _co_consumption(on["raw_train"], group) > 1.5 * _co_consumption(off["raw_train"], group)
+    # the group term is in the click: content alone reaches less than content + groups
+    o = on["synthetic_oracle"]
+    assert o["test_content_auc"] + 0.02 < o["test_co_consumption_auc"] < o["test_auc"] + 1e-9
+    # the embedding and the tags carry no group: items of one group are not closer
+    emb = on["world"].emb[1:] / np.linalg.norm(on["world"].emb[1:], axis=1, keepdims=True)
+    g = group[1:]
+    same = (g[:, None] == g[None, :]) & ~np.eye(len(g), dtype=bool)
+    cos = emb @ emb.T
+    assert abs(cos[same].mean() - cos[~same].mean()) < 0.05

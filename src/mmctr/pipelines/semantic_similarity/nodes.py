@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mmctr.data.kernels import (
+    collaborative_statistics,
     history_similarity,
     l2_normalise,
     residual_quantize,
@@ -22,7 +23,10 @@ from mmctr.data.kernels import (
     topk_cosine,
 )
 from mmctr.engine.batching import item_occurrences
-from mmctr.pipelines.semantic_similarity.config import semantic_similarity_config
+from mmctr.pipelines.semantic_similarity.config import (
+    SemanticSimilarityConfig,
+    semantic_similarity_config,
+)
 
 __all__ = [
     "assemble_item_semantics",
@@ -182,6 +186,7 @@ def split_similarity(
     params: dict[str, Any],
     item_features: dict[str, np.ndarray] | None = None,
     popularity: dict[str, np.ndarray] | None = None,
+    item_collab: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Cosine similarity of each row's target to its history items, and summary statistics.
 
@@ -193,12 +198,15 @@ def split_similarity(
         item_features: the item table (``item_tags``); with ``popularity``, adds
             ``row_stats``.
         popularity: train counts per item, from :func:`item_popularity`.
+        item_collab: the collaborative stage's factors; adds ``collab_stats``.
 
     Returns:
         ``{"hist_sim": float32 (N, T), "sim_stats": float32 (N, 4)}``; ``hist_sim`` is 0 at
         padding; ``sim_stats`` = [max, mean, newest, count above threshold] over the real
         history items, all 0 for an empty history. With the item table and popularity,
-        also ``row_stats`` float32 (N, len(ROW_STATS)) (:func:`row_statistics`).
+        also ``row_stats`` float32 (N, len(ROW_STATS)) (:func:`row_statistics`). With the
+        collaborative factors, ``collab_stats`` float32 (N, len(COLLAB_STATS)): the same
+        cosines on the factors (:func:`collaborative_statistics`).
     """
     cfg = semantic_similarity_config(params)
     hist_sim, sim_stats = history_similarity(
@@ -228,20 +236,43 @@ def split_similarity(
             cfg.chunk_size,
             cfg.torch_device,
         )
+    if item_collab is not None:
+        out["collab_stats"] = _collab_stats(features, item_collab, cfg)
     return out
 
 
+def _collab_stats(
+    features: dict[str, np.ndarray], item_collab: dict[str, np.ndarray],
+    cfg: SemanticSimilarityConfig,
+) -> np.ndarray:
+    """``collab_stats`` of one split; logs how many rows fall back on content."""
+    stats = collaborative_statistics(
+        features["item_seq"], features["item_id"], l2_normalise(item_collab["factors"]),
+        item_collab["has_factor"], cfg.threshold, cfg.chunk_size, cfg.torch_device,
+        (item_collab["link_ids"], item_collab["link_pmi"]) if "link_ids" in item_collab else None)
+    if len(stats):
+        logger.info("Collaborative statistics of %d rows: %.1f%% of targets without a factor "
+                    "(content only), mean max cosine %.4f", len(stats),
+                    100 * (1 - stats[:, 6].mean()), float(stats[:, 0].mean()))
+    return stats
+
+
 def assemble_item_semantics(
-    neighbours: dict[str, np.ndarray], rq_codes: np.ndarray
+    neighbours: dict[str, np.ndarray],
+    rq_codes: np.ndarray,
+    item_collab: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Join the per-item semantic arrays into ``item_semantics``.
 
     Args:
         neighbours: ``{"neighbors": int32 (V, k), "neighbor_scores": float32 (V, k)}``.
         rq_codes: int32 (V, L).
+        item_collab: the collaborative stage's factors (optional).
 
     Returns:
-        ``{"neighbors", "neighbor_scores", "rq_codes"}`` (ARCHITECTURE.md §3).
+        ``{"neighbors", "neighbor_scores", "rq_codes"}`` (ARCHITECTURE.md §3), and
+        ``collab`` float32 (V, d), the unit collaborative factors (zero rows: no factor),
+        with ``item_collab``.
 
     Raises:
         ValueError: when the item counts differ.
@@ -250,8 +281,11 @@ def assemble_item_semantics(
         raise ValueError(
             f"neighbours cover {len(neighbours['neighbors'])} items, codes {len(rq_codes)}"
         )
-    return {
+    out = {
         "neighbors": neighbours["neighbors"].astype(np.int32, copy=False),
         "neighbor_scores": neighbours["neighbor_scores"].astype(np.float32, copy=False),
         "rq_codes": rq_codes.astype(np.int32, copy=False),
     }
+    if item_collab is not None:
+        out["collab"] = l2_normalise(item_collab["factors"])
+    return out

@@ -45,7 +45,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=assemble_item_semantics,
-                inputs=["item_neighbours", "item_rq_codes"],
+                inputs=["item_neighbours", "item_rq_codes", "item_collab"],
                 outputs="item_semantics",
                 name="assemble_item_semantics_node",
             ),
@@ -64,6 +64,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                         "params:semantic_similarity",
                         "item_features_embedded",
                         "item_popularity",
+                        "item_collab",
                     ],
                     outputs=f"{split}_similarity",
                     name=f"{split}_similarity_node",

@@ -69,6 +69,11 @@ class SyntheticConfig:
     w_quality: float = 1.0
     w_item: float = 0.8
     w_user: float = 0.3
+    # co-consumption (generator.py): off when group_prob and w_group are both 0
+    group_size: int = 25  # items per co-consumption group (groups = n_items // group_size)
+    user_groups: int = 2  # groups each user follows
+    group_prob: float = 0.0  # share of history items and targets drawn from the user's groups
+    w_group: float = 0.0  # click weight of the share of history items in the target's group
 
     def __post_init__(self) -> None:
         if self.preset not in self.presets:
@@ -77,8 +82,12 @@ class SyntheticConfig:
             raise ValueError("synthetic: click_rate must be in (0, 1), cold_item_fraction in [0, 1)")
         if not 0 < self.history_median < self.history_mean:
             raise ValueError("synthetic: need 0 < history_median < history_mean")
-        if min(self.chunk_rows, self.calibration_rows, self.latent_dim, self.fav_topics) < 1:
-            raise ValueError("synthetic: chunk_rows, calibration_rows, latent_dim, fav_topics ≥ 1")
+        if min(self.chunk_rows, self.calibration_rows, self.latent_dim, self.fav_topics,
+               self.group_size, self.user_groups) < 1:
+            raise ValueError("synthetic: chunk_rows, calibration_rows, latent_dim, fav_topics, "
+                             "group_size, user_groups ≥ 1")
+        if not 0 <= self.group_prob <= 1:
+            raise ValueError("synthetic: group_prob must be in [0, 1]")
 
     @property
     def sizes(self) -> Sizes:

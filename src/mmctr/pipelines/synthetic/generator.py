@@ -32,6 +32,13 @@ Every row's true click probability is known, so the oracle AUC bounds what a mod
   found among the history item's tags (S = G = 0 for an empty history); ``bias`` is solved
   on a calibration sample so that the train click rate is ``click_rate``;
   ``label ~ Bernoulli(sigmoid(logit))``.
+* **Co-consumption** (off when ``group_prob`` and ``w_group`` are 0: then no draw of it is
+  made and the world is exactly the one without it): items also belong to one of
+  ``n_items // group_size`` *groups* drawn independently of topic, tags and embedding (a
+  series, a creator, a community). Each user follows ``user_groups`` groups; a history item
+  comes with probability ``group_prob`` from one of them, and so does the target. The click
+  logit gains ``w_group·C``, ``C`` the recency-weighted share of history items in the
+  target's group: only which items users consume together reveals it.
 * **Raw multimodal features** (``item_feature.parquet``, :func:`raw_item_views`): a text
   (768) and an image (1024) view of ``z``, each seeing a different random subset of its
   dimensions plus nuisance factors of its own, so that fusing both beats either alone.
@@ -115,6 +122,37 @@ class World:
     user_fav_cum: np.ndarray  # (U, F) float32 cumulative favourite weights
     user_bias: np.ndarray  # (U,) float32
     bias: float = 0.0
+    groups: _Groups | None = None  # co-consumption groups (None: off)
+
+
+@dataclasses.dataclass
+class _Groups:
+    """Co-consumption groups: unseen by the embedding and the tags (drawn apart from topics)."""
+
+    group: np.ndarray  # (V,) int64 group of each item; -1 for the padding item
+    all_items: _TopicSampler  # draws items of given groups by popularity
+    warm_items: _TopicSampler  # the same without cold items (train targets)
+    user_groups: np.ndarray  # (U, G) int64 groups each user follows
+
+    @classmethod
+    def draw(cls, cfg: SyntheticConfig, n_users: int, weight: np.ndarray,
+             cold: np.ndarray) -> _Groups:
+        """Groups of items and users from their own random stream ([seed, 6])."""
+        rng = np.random.default_rng([cfg.seed, 6])
+        n_groups = max(1, len(weight) // cfg.group_size)
+        group = rng.integers(0, n_groups, len(weight))
+        share = np.bincount(group, weights=weight, minlength=n_groups)
+        return cls(
+            group=np.concatenate([[-1], group]),
+            all_items=_TopicSampler.build(group, weight, n_groups),
+            warm_items=_TopicSampler.build(group, np.where(cold, 0.0, weight), n_groups),
+            user_groups=rng.choice(n_groups, (n_users, cfg.user_groups), p=share / share.sum()),
+        )
+
+    def sample(self, users: np.ndarray, rng: np.random.Generator, warm: bool) -> np.ndarray:
+        """One item per user from one of the user's groups (uniformly among them)."""
+        pick = self.user_groups[users, rng.integers(0, self.user_groups.shape[1], len(users))]
+        return (self.warm_items if warm else self.all_items).sample(pick, rng)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -196,6 +234,8 @@ def build_world(cfg: SyntheticConfig) -> World:
         .astype(np.float32),
         user_bias=rng.standard_normal(s.n_users).astype(np.float32),
     )
+    if cfg.group_prob > 0 or cfg.w_group != 0:
+        world.groups = _Groups.draw(cfg, s.n_users, weight, cold)
     calib = sample_rows(world, cfg.calibration_rows, np.random.default_rng([cfg.seed, 1]), True)
     world.bias = _solve_bias(calib["score"], cfg.click_rate)
     logger.info("Synthetic world: %d items (%d cold), %d tags, %d topics, %d users, bias %.3f",
@@ -235,7 +275,8 @@ def sample_rows(world: World, n: int, rng: np.random.Generator, warm_targets: bo
     Returns:
         dict of ``user_id`` (n,) int64 (1-based), ``item_id`` (n,) int64, ``likes_level``,
         ``views_level`` (n,) int64, ``length`` (n,) int64, ``history`` (sum(length),) int32
-        (concatenated histories, oldest first), ``score`` (n,) float64 (logit without bias).
+        (concatenated histories, oldest first), ``score`` (n,) float64 (logit without bias),
+        ``group_score`` (n,) float64 (its co-consumption term, 0 when off).
     """
     cfg = world.cfg
     users = np.searchsorted(world.user_cum, rng.random(n) * world.user_cum[-1], side="right")
@@ -258,6 +299,9 @@ def sample_rows(world: World, n: int, rng: np.random.Generator, warm_targets: bo
     t_topic = np.where(rng.random(n) < cfg.target_interest_prob, interest, _random_topic(world, n, rng))
     item = (world.warm_items if warm_targets else world.all_items).sample(t_topic, rng)
 
+    if world.groups is not None:  # co-consumption: items of the user's groups
+        history, item = _group_draws(world, users, row, history, item, rng, warm_targets)
+
     w = np.exp(-age / cfg.recency_decay)
     cos = np.einsum("ij,ij->i", world.z[item][row], world.z[history])
     t_tags = world.tags[item][row]  # (m, 5) the target's tags beside each history item
@@ -268,10 +312,17 @@ def sample_rows(world: World, n: int, rng: np.random.Generator, warm_targets: bo
     semantic = np.bincount(row, weights=w * cos, minlength=n) / denom
     tag_overlap = np.bincount(row, weights=w * tag_frac, minlength=n) / denom
 
+    group_score = np.zeros(n)
+    if world.groups is not None:
+        g = world.groups.group
+        same = (g[item][row] == g[history]).astype(np.float64)
+        group_score = cfg.w_group * np.bincount(row, weights=w * same, minlength=n) / denom
+
     q = world.quality[item]
     views_x = (q + world.popularity_z[item]) / math.sqrt(2)
     score = (cfg.w_semantic * semantic + cfg.w_tags * tag_overlap + cfg.w_quality * q
-             + cfg.w_item * world.effect[item] + cfg.w_user * world.user_bias[users])
+             + cfg.w_item * world.effect[item] + cfg.w_user * world.user_bias[users]
+             + group_score)
     return {
         "user_id": users.astype(np.int64) + 1,
         "item_id": item.astype(np.int64),
@@ -280,7 +331,23 @@ def sample_rows(world: World, n: int, rng: np.random.Generator, warm_targets: bo
         "length": length,
         "history": history,
         "score": score,
+        "group_score": group_score,
     }
+
+
+def _group_draws(
+    world: World, users: np.ndarray, row: np.ndarray, history: np.ndarray, item: np.ndarray,
+    rng: np.random.Generator, warm_targets: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Replace a ``group_prob`` share of history items and targets by items of the user's
+    groups; returns new ``(history, item)`` arrays."""
+    groups, p = world.groups, world.cfg.group_prob
+    history, item = history.copy(), item.copy()
+    h_sel = np.flatnonzero(rng.random(len(history)) < p)
+    history[h_sel] = groups.sample(users[row[h_sel]], rng, warm=False)
+    t_sel = np.flatnonzero(rng.random(len(item)) < p)
+    item[t_sel] = groups.sample(users[t_sel], rng, warm=warm_targets)
+    return history, item
 
 
 # --- raw multimodal item features (item_feature.parquet) ----------------------------------

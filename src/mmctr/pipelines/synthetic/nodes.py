@@ -127,6 +127,7 @@ def _split(world: World, split: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     cols = {name: np.empty(n, dtype=np.int64) for name in names}
     prob, label = np.empty(n), np.empty(n, dtype=np.int64)
     content = np.empty(n)  # the click logit without the hidden per-item and per-user offsets
+    groups = np.empty(n)  # its co-consumption term (0 when off)
     starts = range(0, n, cfg.chunk_rows)
     # disable=None: no bar without a terminal (it would become one long log line)
     bar = tqdm(starts, desc=f"synthetic {split}", disable=True if len(starts) < 2 else None)
@@ -135,8 +136,10 @@ def _split(world: World, split: str) -> tuple[pd.DataFrame, dict[str, Any]]:
         rng = np.random.default_rng([cfg.seed, _STREAMS[split], chunk])
         rows = sample_rows(world, hi - lo, rng, warm_targets=split == "train")
         prob[lo:hi] = 1 / (1 + np.exp(-(world.bias + rows["score"])))
+        groups[lo:hi] = rows["group_score"]
         content[lo:hi] = (rows["score"] - cfg.w_item * world.effect[rows["item_id"]]
-                          - cfg.w_user * world.user_bias[rows["user_id"] - 1])
+                          - cfg.w_user * world.user_bias[rows["user_id"] - 1]
+                          - rows["group_score"])
         label[lo:hi] = rng.random(hi - lo) < prob[lo:hi]
         for name in names:
             cols[name][lo:hi] = rows[name]
@@ -165,7 +168,9 @@ def _split(world: World, split: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     logger.info("%s: click rate %.3f, history mean %.2f / median %.0f / max %d",
                 split, stats["click_rate"], stats["history_mean"], stats["history_median"],
                 stats["history_max"])
-    return frame, {"stats": stats, "label": label, "prob": prob, "content": content}
+    truth = {"stats": stats, "label": label, "prob": prob, "content": content,
+             "co_consumption": content + groups}
+    return frame, truth
 
 
 def train_split(world: World) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -234,6 +239,8 @@ def oracle_report(
         oracle[f"{name}_logloss"] = _logloss(t["label"], t["prob"])
         if "content" in t:  # what content alone can reach: no item/user offsets known
             oracle[f"{name}_content_auc"] = _auc(t["label"], t["content"])
+        if "co_consumption" in t:  # content plus co-consumption (still no item/user offset)
+            oracle[f"{name}_co_consumption_auc"] = _auc(t["label"], t["co_consumption"])
         oracle[f"{name}_mean_prob"] = float(t["prob"].mean()) if len(t["prob"]) else None
         oracle.update({f"{name}_{key}": value for key, value in t["stats"].items()})
     oracle.update({key: value for key, value in dataclasses.asdict(world.sizes).items()})
@@ -244,6 +251,8 @@ def oracle_report(
         "tag_vocab": world.sizes.n_tags + 1,
     })
     logger.info("Oracle AUC: valid %s, test %s", oracle["valid_auc"], oracle["test_auc"])
+    logger.info("Test ceilings: content only %s, with co-consumption %s",
+                oracle.get("test_content_auc"), oracle.get("test_co_consumption_auc"))
     return truth, oracle
 
 

@@ -21,6 +21,8 @@ from mmctr.models.layers.inputs.base import (
     ModelInputs,
 )
 from mmctr.models.layers.inputs.bias import BiasTerms
+from mmctr.models.layers.inputs.collab_stats import CollabStats
+from mmctr.models.layers.inputs.history_ids import HistoryIds
 from mmctr.models.layers.inputs.row_stats import RowStats
 from mmctr.models.layers.inputs.similarity import SimilarityChannel, SimilarityStats
 from mmctr.models.layers.inputs.tag_overlap import TagOverlapChannel
@@ -32,6 +34,8 @@ __all__ = [
     "LOGIT",
     "TOKEN",
     "BiasTerms",
+    "CollabStats",
+    "HistoryIds",
     "InputContext",
     "ModelInput",
     "ModelInputs",
@@ -50,6 +54,8 @@ INPUTS: dict[str, type[ModelInput]] = {
     "sim_stats": SimilarityStats,
     "tag_overlap": TagOverlapChannel,
     "row_stats": RowStats,
+    "collab_stats": CollabStats,
+    "history_ids": HistoryIds,
     "bias": BiasTerms,
 }
 
@@ -63,7 +69,7 @@ def enabled_inputs(config: Any, tokens: bool = True) -> list[str]:
     """
     return [
         name for name, cls in INPUTS.items()
-        if getattr(config, cls.switch) and (tokens or cls.kind != TOKEN)
+        if cls.enabled(config) and (tokens or cls.kind != TOKEN)
     ]
 
 

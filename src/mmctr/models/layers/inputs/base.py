@@ -55,9 +55,15 @@ class ModelInput(nn.Module):
     kind: ClassVar[str]
     switch: ClassVar[str]
     normalize: ClassVar[bool] = False  # dense only: wants batch norm (with every dense input)
+    in_norm: ClassVar[bool] = True  # dense only: goes through that batch norm when there is one
     row_features: tuple[str, ...] = ()
     item_features: tuple[str, ...] = ()
     output_dim: int = 1
+
+    @classmethod
+    def enabled(cls, config: Any) -> bool:
+        """Whether the model's parameters (``config``) turn this input on: its switch."""
+        return bool(getattr(config, cls.switch))
 
     @classmethod
     def build(cls, config: Any, vocab: Mapping[str, Any]) -> ModelInput:
@@ -102,6 +108,11 @@ class ModelInputs(nn.ModuleDict):
         return sum(layer.output_dim for layer in self.of_kind(kind))
 
     @property
+    def norm_width(self) -> int:
+        """Summed ``output_dim`` of the dense inputs that go through the batch norm."""
+        return sum(layer.output_dim for layer in self.of_kind(DENSE) if layer.in_norm)
+
+    @property
     def normalize(self) -> bool:
         """Whether an enabled dense input asks for batch norm."""
         return any(layer.normalize for layer in self.of_kind(DENSE))
@@ -130,9 +141,14 @@ class ModelInputs(nn.ModuleDict):
         parts = [layer(batch, context) for layer in self.of_kind(TOKEN)]
         return torch.cat(parts, dim=-1).float() if parts else None
 
-    def dense(self, batch: Batch, context: InputContext) -> list[torch.Tensor]:
-        """Dense features, one ``(B, output_dim)`` tensor per input."""
-        return [layer(batch, context) for layer in self.of_kind(DENSE)]
+    def dense(
+        self, batch: Batch, context: InputContext
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Dense features, one ``(B, output_dim)`` tensor per input: those that go through
+        the batch norm (:attr:`ModelInput.in_norm`), then the others."""
+        layers = self.of_kind(DENSE)
+        normed = [layer(batch, context) for layer in layers if layer.in_norm]
+        return normed, [layer(batch, context) for layer in layers if not layer.in_norm]
 
     def logit(self, batch: Batch, context: InputContext) -> torch.Tensor | None:
         """Summed logit offsets ``(B,)``, or None without any."""

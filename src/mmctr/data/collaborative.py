@@ -1,0 +1,269 @@
+"""Collaborative item factors from the train split's histories (no Kedro).
+
+Which items the same users consume together, whatever their content says: every train
+row's newest ``window`` history items form a basket; items that share baskets get close
+factors. The recipe is the classic SVD of the positive pointwise mutual information
+(PPMI) of item co-occurrence (Levy & Goldberg 2014: the closed form of item2vec /
+skip-gram with negative sampling), factorised by scikit-learn's ``TruncatedSVD``:
+
+1. ``X`` (baskets × items) binary, a basket per user (every item of the user's train
+   histories) or per row; ``C = XᵀX`` with a zero diagonal: how many baskets hold both
+   items (an item repeated in one basket counts once);
+2. ``PPMI_ij = max(0, log(C_ij · Σ / (c_i · c̃_j)))`` with ``c̃ = c^α`` (context
+   smoothing, ``α = 0.75``: rare items' PMI is not inflated);
+3. each item's ``links`` most co-consumed items (``C_ij ≥ min_pairs``, positive PMI) are
+   kept with their PMI (:func:`item_links`): exact evidence for the pair lookups of
+   ``mmctr.data.kernels.collaborative_statistics``;
+4. ``TruncatedSVD(dim)`` of the symmetric PPMI of those links → ``U Σ^½`` per item.
+
+Only histories are read: no label, no target, so no train row's own answer can reach its
+features (a target clicked in row r paired with r's history would put r's label into
+r's collaborative similarity). Items with fewer than ``min_count`` baskets get a zero
+factor and ``has_factor = 0``: they fall back on content.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+import numpy as np
+from scipy import sparse
+from sklearn.decomposition import TruncatedSVD
+
+__all__ = [
+    "FactorSettings",
+    "basket_matrix",
+    "cooccurrence",
+    "item_factors",
+    "item_links",
+    "pmi_values",
+    "ppmi",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class FactorSettings:
+    """How the factors are made (the stage's ``params:collaborative`` holds these keys)."""
+
+    dim: int = 32  # factor width (SVD components)
+    window: int = 20  # newest history items of a row that form its basket
+    min_count: int = 3  # baskets an item needs for a factor of its own
+    smoothing: float = 0.75  # context-count exponent of the PMI (0.75: word2vec's)
+    dedupe: bool = True  # identical baskets count once
+    by_user: bool = True  # one basket per user (the union of the user's rows), else per row
+    svd_iterations: int = 7  # randomized SVD power iterations (scikit-learn default 5)
+    links: int = 200  # most co-consumed items kept per item (exact PMI lookups)
+    min_pairs: int = 2  # shared baskets a kept link needs (a single one is mostly chance)
+    # bound on Σ basket size² (the co-occurrence product's work and memory): beyond it a
+    # seeded random share of the baskets is used (logged)
+    pair_budget: int = 300_000_000
+    seed: int = 2025
+
+
+def basket_matrix(
+    item_seq: np.ndarray, num_items: int, cfg: FactorSettings,
+    user_id: np.ndarray | None = None,
+) -> sparse.csr_matrix:
+    """Binary baskets × items matrix of the rows' newest ``window`` history items.
+
+    With ``by_user`` and ``user_id``, a user's rows form one basket (the items the user
+    consumed in any train history): co-consumption by the same user, as in a user × item
+    matrix, whose evidence a single short history holds little of.
+
+    With ``dedupe``, identical baskets count once: real logs repeat a user's history in
+    every impression row of a session, which would weigh active users' pairs by their
+    number of impressions.
+
+    Args:
+        item_seq: int (N, T) histories, left-padded with 0, newest last.
+        num_items: item vocabulary size V (ids 0..V-1; 0 is padding and never counted).
+        cfg: the factor settings.
+        user_id: (N,) the rows' users (needed for ``by_user``).
+
+    Returns:
+        float32 CSR (B, V), one row per non-empty basket, entries 1.
+    """
+    seq = np.asarray(item_seq)[:, -cfg.window:]
+    nonempty = (seq != 0).any(axis=1)
+    seq = seq[nonempty]
+    owner = np.arange(len(seq))
+    if cfg.by_user and user_id is not None:
+        _, owner = np.unique(np.asarray(user_id)[nonempty], return_inverse=True)
+    elif cfg.dedupe and len(seq):
+        seq = _unique_rows(seq)
+        owner = np.arange(len(seq))
+    rows, cols = np.nonzero(seq)
+    matrix = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (owner[rows], seq[rows, cols])),
+        shape=(int(owner.max()) + 1 if len(owner) else 0, num_items),
+    )
+    matrix.data[:] = 1.0  # an item repeated within a basket counts once (duplicates summed)
+    return _within_budget(matrix, cfg)
+
+
+def _within_budget(matrix: sparse.csr_matrix, cfg: FactorSettings) -> sparse.csr_matrix:
+    """A seeded random share of the baskets when Σ size² exceeds ``cfg.pair_budget``."""
+    sizes = np.diff(matrix.indptr).astype(np.float64)
+    work = float((sizes**2).sum())
+    if work <= cfg.pair_budget:
+        return matrix
+    keep = np.random.default_rng(cfg.seed).random(len(sizes)) < cfg.pair_budget / work
+    logger.warning("collaborative: %.2e pair products exceed pair_budget %.2e: using a random "
+                   "%.0f%% of the %d baskets", work, cfg.pair_budget, 100 * keep.mean(), len(sizes))
+    return matrix[keep]
+
+
+def _unique_rows(seq: np.ndarray) -> np.ndarray:
+    """Rows of ``seq`` with duplicates dropped (by a 64-bit hash of the row), in order."""
+    weights = np.random.default_rng(0).integers(1, 2**62, seq.shape[1], dtype=np.uint64)
+    keys = (seq.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+    _, first = np.unique(keys, return_index=True)
+    return seq[np.sort(first)]
+
+
+def cooccurrence(baskets: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Baskets holding both items, float64 CSR (V, V) with a zero diagonal, sorted indices."""
+    co = (baskets.T @ baskets).tocsr().astype(np.float64)  # (V, V)
+    co.setdiag(0.0)
+    co.eliminate_zeros()
+    co.sort_indices()
+    return co
+
+
+def pmi_values(co: sparse.csr_matrix, smoothing: float) -> np.ndarray:
+    """PMI of every stored pair of ``co`` (aligned with ``co.data``; may be negative)."""
+    count = np.asarray(co.sum(axis=1)).ravel()  # (V,) co-occurrences of each item
+    if count.sum() == 0:
+        return np.zeros(co.nnz)
+    context = count**smoothing
+    rows = np.repeat(np.arange(co.shape[0]), np.diff(co.indptr))
+    return np.log(co.data * context.sum() / (count[rows] * context[co.indices]))
+
+
+def ppmi(baskets: sparse.csr_matrix, smoothing: float) -> sparse.csr_matrix:
+    """Positive PMI of item co-occurrence in baskets (zero diagonal).
+
+    Args:
+        baskets: binary (B, V) CSR.
+        smoothing: context-count exponent α.
+
+    Returns:
+        float32 CSR (V, V), symmetric up to the smoothing of the context counts.
+    """
+    co = cooccurrence(baskets)
+    out = sparse.csr_matrix((np.maximum(pmi_values(co, smoothing), 0.0), co.indices, co.indptr),
+                            shape=co.shape)
+    out.eliminate_zeros()
+    return out.astype(np.float32)
+
+
+def item_links(
+    co: sparse.csr_matrix, pmi: np.ndarray, links: int, min_pairs: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's ``links`` most co-consumed items (positive PMI, at least ``min_pairs``
+    shared baskets), by shared baskets then PMI: the exact item-item evidence that a
+    low-rank factor blurs (many small groups need more dimensions than any factor has).
+
+    Returns:
+        ``(ids, pmi)``: int32 (V, links) (0 = none) and float32 (V, links), best first.
+    """
+    num = co.shape[0]
+    rows = np.repeat(np.arange(num), np.diff(co.indptr))
+    keep = np.flatnonzero((co.data >= min_pairs) & (pmi > 0))
+    if not len(keep):
+        return np.zeros((num, links), dtype=np.int32), np.zeros((num, links), dtype=np.float32)
+    # one sort key: by row, then shared baskets, then PMI (a fraction below 1), descending
+    tie = co.data[keep] + pmi[keep] / (pmi[keep].max() + 1.0)
+    key = rows[keep] * (co.data[keep].max() + 2.0) - tie
+    order = keep[np.argsort(key)]
+    first = np.searchsorted(rows[order], np.arange(num))  # start of each row's run
+    rank = np.arange(len(order)) - first[rows[order]]
+    order, rank = order[rank < links], rank[rank < links]
+    ids = np.zeros((num, links), dtype=np.int32)
+    values = np.zeros((num, links), dtype=np.float32)
+    ids[rows[order], rank] = co.indices[order]
+    values[rows[order], rank] = pmi[order]
+    return ids, values
+
+
+def links_matrix(ids: np.ndarray, pmi: np.ndarray) -> sparse.csr_matrix:
+    """The symmetric PPMI matrix of the kept links (the larger value where both list a pair).
+
+    Factorising it rather than the whole PPMI keeps the SVD's cost at ``V × links`` entries
+    (the whole PPMI of user baskets holds ~2,000 per item at 100K rows) and drops the
+    single-basket pairs that are mostly chance.
+    """
+    num, k = ids.shape
+    owner = np.repeat(np.arange(num), k)
+    kept = ids.reshape(-1) > 0
+    rows, cols = owner[kept], ids.reshape(-1)[kept]
+    vals = pmi.reshape(-1)[kept]
+    half = sparse.csr_matrix((vals, (rows, cols)), shape=(num, num), dtype=np.float32)
+    return half.maximum(half.T).tocsr()
+
+
+def item_factors(
+    item_seq: np.ndarray, num_items: int, cfg: FactorSettings,
+    user_id: np.ndarray | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Collaborative factors of every item from the histories alone (module doc).
+
+    Args:
+        item_seq: int (N, T) train histories, left-padded with 0, newest last.
+        num_items: item vocabulary size V.
+        cfg: the factor settings.
+        user_id: (N,) the rows' users (``by_user``).
+
+    Returns:
+        ``({"factors": float32 (V, dim), "has_factor": int8 (V,), "basket_count":
+        float32 (V,), "link_ids": int32 (V, links), "link_pmi": float32 (V, links)},
+        info)``: rows without a factor (padding, items in fewer than ``min_count``
+        baskets) are zero; the links are :func:`item_links`; ``info`` holds sizes and
+        seconds per step.
+    """
+    timing: dict[str, float] = {}
+    start = time.perf_counter()
+    baskets = basket_matrix(item_seq, num_items, cfg, user_id)
+    basket_count = np.asarray(baskets.sum(axis=0)).ravel().astype(np.float32)  # (V,)
+    timing["baskets_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    co = cooccurrence(baskets)
+    pmi = pmi_values(co, cfg.smoothing)
+    link_ids, link_pmi = item_links(co, pmi, cfg.links, cfg.min_pairs)
+    ppmi_nonzeros = int((pmi > 0).sum())
+    del co, pmi
+    matrix = links_matrix(link_ids, link_pmi)
+    timing["ppmi_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    has_factor = (basket_count >= cfg.min_count) & (np.diff(matrix.indptr) > 0)
+    has_factor[0] = False
+    factors = _svd_factors(matrix, has_factor, cfg)
+    timing["svd_s"] = time.perf_counter() - start
+    info = {"baskets": int(baskets.shape[0]), "ppmi_nonzeros": ppmi_nonzeros,
+            "link_nonzeros": int(matrix.nnz),
+            "items_with_factor": int(has_factor.sum()), **timing}
+    logger.info("collaborative: %d baskets, PPMI %d non-zeros, %d of %d items with a factor "
+                "(%.1fs)", info["baskets"], info["ppmi_nonzeros"], info["items_with_factor"],
+                num_items - 1, sum(timing.values()))
+    return {"factors": factors, "has_factor": has_factor.astype(np.int8),
+            "basket_count": basket_count, "link_ids": link_ids, "link_pmi": link_pmi}, info
+
+
+def _svd_factors(matrix: sparse.csr_matrix, keep: np.ndarray, cfg: FactorSettings) -> np.ndarray:
+    """``U Σ^½`` of the PPMI restricted to the kept items; zero rows elsewhere."""
+    factors = np.zeros((matrix.shape[0], cfg.dim), dtype=np.float32)
+    kept = np.flatnonzero(keep)
+    dim = min(cfg.dim, len(kept) - 1)
+    if dim < 1:
+        return factors
+    sub = matrix[kept][:, kept]
+    svd = TruncatedSVD(dim, n_iter=cfg.svd_iterations, random_state=cfg.seed)
+    u = svd.fit_transform(sub)  # (K, dim) = U Σ
+    scale = np.sqrt(np.maximum(svd.singular_values_, 1e-12))
+    factors[kept, :dim] = (u / scale).astype(np.float32)  # U Σ^½
+    return factors
+
