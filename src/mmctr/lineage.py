@@ -33,6 +33,7 @@ from typing import Any
 
 from kedro.io.core import get_filepath_str
 
+from mmctr.data.shards import MANIFEST
 from mmctr.datasets.atomic import atomic_path, shown_path
 from mmctr.errors import StaleInputError
 
@@ -75,7 +76,14 @@ def _digest(value: Any) -> str:
 
 
 def _file_signature(path: Path) -> str | None:
-    """Size and modification time of a file, or of a folder's newest file (versions)."""
+    """Size and modification time of a file, or of a folder's newest file (versions);
+    a sharded split's content fingerprint from its manifest."""
+    manifest = path / MANIFEST
+    if manifest.is_file():
+        try:
+            return "shards:" + str(json.loads(manifest.read_text())["fingerprint"])
+        except (OSError, ValueError, KeyError):
+            pass
     if path.is_file():
         stat = path.stat()
         return f"file:{stat.st_size}:{stat.st_mtime_ns}"

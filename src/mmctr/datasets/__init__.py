@@ -12,6 +12,7 @@ from mmctr.datasets.atomic import (
     atomic_path,
     remove_stale_temporaries,
 )
+from mmctr.datasets.shards import ShardedDataset
 
 __all__ = [
     "CSVDataset",
@@ -20,6 +21,7 @@ __all__ = [
     "NoneDataset",
     "NpzDataset",
     "ParquetDataset",
+    "ShardedDataset",
     "TextDataset",
     "TorchDataset",
     "YAMLDataset",

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from mmctr.data.shards import ShardedRows
 from mmctr.engine import distributed as ddp
 from mmctr.engine.batching import BatchAssembler, build_item_table, epoch_batches
 from mmctr.engine.checkpoint import (
@@ -40,6 +41,7 @@ from mmctr.engine.precision import (
     keep_freed_memory,
     resolve_bf16,
 )
+from mmctr.engine.streaming import epoch_of, train_source
 
 __all__ = [
     "TrainConfig",
@@ -144,6 +146,8 @@ def predict(
 
 
 def _data_fingerprint(rows: Mapping[str, np.ndarray]) -> list[Any]:
+    if isinstance(rows, ShardedRows):  # streamed from shards: their content fingerprint
+        return [rows.fingerprint]
     seq = rows["item_seq"]
     return [list(seq.shape), int(np.asarray(rows["item_id"][:1000], dtype=np.int64).sum()),
             float(np.asarray(rows.get("label", np.zeros(1)))[:1000].sum())]
@@ -305,7 +309,7 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
 
     items = build_item_table(item_sources, model.item_features, device)
     assembler_args = dict(row_features=model.row_features, history_width=model.history_width)
-    train_data = BatchAssembler(train, items, device=device, **assembler_args)
+    train_data = train_source(train, items=items, device=device, **assembler_args)  # shards stream
     valid_data = BatchAssembler(valid, items, device=device, **assembler_args)
     optimizer = make_optimizer(model, cfg, device, weights)
     loss_fn = nn.BCEWithLogitsLoss()
@@ -334,17 +338,15 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
             break
         torch.manual_seed(cfg.seed + 7919 * (epoch + 1) + rank)  # dropout: resume-exact
         net.train()
-        batches = list(epoch_batches(
-            len(train_data), cfg.batch_size, shuffle=True, seed=cfg.seed, epoch=epoch,
-            rank=rank, world_size=world_size, max_batches=cfg.max_steps_per_epoch))
+        batches = epoch_of(train_data, cfg.batch_size, seed=cfg.seed, epoch=epoch, rank=rank,
+                           world_size=world_size, max_batches=cfg.max_steps_per_epoch)
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
                    disable=not (cfg.progress and is_main), dynamic_ncols=True)
         t0, seen = time.perf_counter(), 0
         loss_sum = torch.zeros((), device=device)
-        for step, index in enumerate(bar, start=1):
-            batch = train_data(index)
+        for step, batch in enumerate(bar, start=1):
             loss_sum += train_step(cfg, net, model, optimizer, loss_fn, batch, device, weights)
-            seen += len(index)
+            seen += len(batch["label"])
             if step % cfg.log_every == 0 or step == len(batches):
                 rate = seen * world_size / max(time.perf_counter() - t0, 1e-9)
                 bar.set_postfix(loss=f"{loss_sum.item() / step:.4f}", samples_s=f"{rate:,.0f}")
