@@ -18,7 +18,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmctr.config import from_params
-from mmctr.data.contract import RAW_FILES, parse_raw_tables
+from mmctr.data.contract import parse_raw_tables
+from mmctr.data.features import (  # noqa: F401 - dense_tag_ids: re-exported
+    build_item_features,
+    dense_tag_ids,
+    infer_vocab,
+)
 
 __all__ = [
     "FeatureEngineeringConfig",
@@ -97,85 +102,6 @@ def build_split_features(
         ``label`` float32 (N,) where the split has labels (never test).
     """
     return {**parsed, "item_seq": _cut_history(parsed["item_seq"], max_len)}
-
-
-#: tag ids are renumbered when the largest exceeds ``2 × distinct + TAG_SLACK``
-TAG_SLACK = 1024
-
-
-def dense_tag_ids(tags: np.ndarray) -> np.ndarray:
-    """Tag ids renumbered 1..K (order kept, 0 stays padding) when they are sparse.
-
-    The tag embedding table has ``max id + 1`` rows: one tag id of 10^9 would ask for a
-    64 GB table. Ids up to ``2 × K + TAG_SLACK`` (K distinct tags) are kept as they
-    are, so dense ids (the real data: 1..11,739) are never changed.
-
-    Args:
-        tags: (V, tags_width) tag ids, 0 = padding.
-
-    Returns:
-        ``tags`` itself, or a renumbered int32 copy.
-    """
-    top = int(tags.max(initial=0))
-    distinct = np.unique(tags[tags > 0])
-    if top <= 2 * len(distinct) + TAG_SLACK:
-        return tags
-    logger.warning(
-        "%s: tag ids are sparse (largest %d, %d distinct): renumbered 1..%d in order",
-        RAW_FILES["item_info"], top, len(distinct), len(distinct),
-    )
-    dense = np.searchsorted(distinct, tags).astype(np.int32) + 1
-    return np.where(tags > 0, dense, 0).astype(np.int32)
-
-
-def build_item_features(parsed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The item table: row i = item i, row 0 (padding) forced to all zero, sparse tag
-    ids renumbered (:func:`dense_tag_ids`).
-
-    Args:
-        parsed: :func:`~.validation.parse_item_info` output.
-
-    Returns:
-        ``item_tags`` int32 (V, tags_width), ``item_emb`` float32 (V, emb_dim).
-    """
-    tags, emb = parsed["item_tags"].copy(), parsed["item_emb"].copy()
-    if tags[0].any() or emb[0].any():
-        logger.warning(
-            "%s row 0 (padding item) is not all zero: zeroed", RAW_FILES["item_info"]
-        )
-        tags[0], emb[0] = 0, 0.0
-    return {"item_tags": dense_tag_ids(tags), "item_emb": emb}
-
-
-def infer_vocab(
-    features: Mapping[str, Mapping[str, np.ndarray]],
-    items: Mapping[str, np.ndarray],
-    max_len: int,
-) -> dict[str, int]:
-    """Vocabulary sizes inferred from the data, each including the padding id 0.
-
-    Args:
-        features: split name → :func:`build_split_features` output (all splits).
-        items: :func:`build_item_features` output.
-        max_len: history length kept.
-
-    Returns:
-        ``{"item": len(item_info), "tag": max tag + 1, "likes"/"views": max level over
-        all splits + 1, "max_len", "emb_dim", "num_tags"}``.
-    """
-    tags = items["item_tags"]
-    return {
-        "item": len(tags),
-        "tag": int(tags.max(initial=0)) + 1,
-        **{
-            name: 1
-            + max(int(f[f"{name}_level"].max(initial=0)) for f in features.values())
-            for name in ("likes", "views")
-        },
-        "max_len": max_len,
-        "emb_dim": int(items["item_emb"].shape[1]),
-        "num_tags": int(tags.shape[1]),
-    }
 
 
 def build_features(
