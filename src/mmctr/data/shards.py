@@ -50,16 +50,21 @@ ROW = "row"  # each row's position in its raw file
 _BLOCK = 1 << 20  # bytes hashed at a time
 
 
-def arrays_table(arrays: Mapping[str, np.ndarray]) -> pa.Table:
-    """Column arrays as an Arrow table: (N,) columns as they are, (N, W) as lists of W."""
+def _list_array(value: np.ndarray, fixed_size: bool) -> pa.Array:
+    rows, width = value.shape[0], value.shape[1]
+    flat = pa.array(value.reshape(-1))
+    if fixed_size:
+        return pa.FixedSizeListArray.from_arrays(flat, width)
+    return pa.ListArray.from_arrays(pa.array(np.arange(rows + 1, dtype=np.int32) * width), flat)
+
+
+def arrays_table(arrays: Mapping[str, np.ndarray], fixed_size: bool = True) -> pa.Table:
+    """Column arrays as an Arrow table: (N,) columns as they are, (N, W) as lists of W
+    (fixed-size lists, or plain lists for readers without them, e.g. Spark's Arrow)."""
     columns = {}
     for key, value in arrays.items():
         value = np.ascontiguousarray(value)
-        if value.ndim == 1:
-            columns[key] = pa.array(value)
-        else:
-            width = value.shape[1]
-            columns[key] = pa.FixedSizeListArray.from_arrays(pa.array(value.reshape(-1)), width)
+        columns[key] = pa.array(value) if value.ndim == 1 else _list_array(value, fixed_size)
     return pa.table(columns)
 
 

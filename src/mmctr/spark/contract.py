@@ -141,7 +141,7 @@ def batch_errors(batches: Iterator[pa.RecordBatch], spec: SplitSpec
     names = [f.split()[0] for f in _ERROR_SCHEMA.split(",")]
     for batch in batches:
         rows = batch.column(ROW_INDEX).to_numpy()
-        frame = pa.Table.from_batches([batch]).drop([ROW_INDEX]).to_pandas(
+        frame = _as_read(pa.Table.from_batches([batch]).drop([ROW_INDEX])).to_pandas(
             types_mapper=pd.ArrowDtype)
         records = []
         for start, stop in _runs(rows, spec.chunk_rows) if len(rows) else []:
@@ -149,6 +149,13 @@ def batch_errors(batches: Iterator[pa.RecordBatch], spec: SplitSpec
             offset = int(rows[start])
             records += _list_errors(run, spec, offset) + _scalar_errors(run, spec, offset)
         yield pa.RecordBatch.from_pylist(records, schema=_arrow_schema(names))
+
+
+def _as_read(table: pa.Table) -> pa.Table:
+    """Strings as ``pd.read_parquet`` gives them (large_string), so types read the same."""
+    fields = [pa.field(f.name, pa.large_string()) if pa.types.is_string(f.type) else f
+              for f in table.schema]
+    return table.cast(pa.schema(fields))
 
 
 def _arrow_schema(names: list[str]) -> pa.Schema:

@@ -62,7 +62,7 @@ def similarity_batches(batches: Iterator[pa.RecordBatch], tables: Mapping[str, n
                                tables["popularity"], chunk, cpu)
         out = {**rows, "item_seq": seq, "hist_sim": hist_sim, "sim_stats": sim_stats,
                "row_stats": stats}
-        yield from arrays_table(out).to_batches()
+        yield from arrays_table(out, fixed_size=False).to_batches()
 
 
 def split_similarity(frame: Any, item_emb: np.ndarray, item_tags: np.ndarray,
