@@ -212,6 +212,10 @@ def measure(command: list[str]) -> dict[str, Any]:
             "ok": process.returncode == 0}
 
 
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
 def _available_gb() -> float:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemAvailable:"):
@@ -229,7 +233,8 @@ def _cell(result: dict[str, Any] | None) -> str:
         return f"skipped ({result['skipped']})"
     if not result["ok"]:
         return f"failed after {result['seconds']:.0f} s"
-    return f"{result['seconds']:.0f} s, {result['peak_gb']:.2f} GB"
+    return (f"{result['seconds']:.0f} s, {result['peak_gb']:.2f} GB "
+            f"(writes {result.get('output_gb', 0):.2f} GB)")
 
 
 def render(results: dict[str, Any], machine: str) -> str:
@@ -268,7 +273,9 @@ def _run_stage(path: str, stage: str, scale: float, args: argparse.Namespace,
     command = [sys.executable, "-m", "benchmarks.scale", "--child", stage, "--path", path,
                "--raw", str(raw), "--work", str(work), "--cores", str(args.cores)]
     logger.info("%s/%s at %sx ...", path, stage, scale)
+    before = _folder_bytes(work)
     result = measure(command)
+    result["output_gb"] = (_folder_bytes(work) - before) / 1e9
     logger.info("%s/%s at %sx: %s", path, stage, scale, _cell(result))
     return result
 
