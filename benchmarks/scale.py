@@ -10,7 +10,7 @@ at a time, so 2x fits. Then each stage runs in a process of its own, in order:
 * ``features``: raw tables → checked features (``feature_engineering`` / ``spark_features``);
 * ``similarity``: popularity and per-row similarity of every split (``semantic_similarity``'s
   row work / ``spark_similarity``);
-* ``als`` (Spark only, not compared): MLlib ALS item factors.
+* ``als`` (Spark only, with ``--als``; nothing to compare with): MLlib ALS item factors.
 
 Measured per stage: wall time of the process (for Spark, JVM start included) and peak
 memory of its whole process tree (the JVM and Python workers included), sampled every
@@ -42,7 +42,7 @@ logger = logging.getLogger("benchmarks.scale")
 
 REAL = {"train": 3_600_000, "valid": 10_000, "test": 379_142, "items": 91_717, "tags": 11_739}
 WIDTH, CHUNK = 100, 1 << 17  # history width; rows generated (= one row group) at a time
-STAGES = {"memory": ("features", "similarity"), "spark": ("features", "similarity", "als")}
+STAGES = {"memory": ("features", "similarity"), "spark": ("features", "similarity")}
 HERE = Path(__file__).resolve().parent
 SIMILARITY = {"threshold": 0.5, "chunk_size": 16384, "device": "cpu"}
 FEATURES = {"max_len": 100, "seq_width": 100, "tags_width": 5, "emb_dim": 128,
@@ -285,6 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scales", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0])
     parser.add_argument("--paths", nargs="+", default=["memory", "spark"])
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--als", action="store_true", help="also time MLlib ALS (Spark)")
     parser.add_argument("--data", type=Path, default=Path("data/scale_benchmark"))
     parser.add_argument("--child"), parser.add_argument("--path")
     parser.add_argument("--raw", type=Path), parser.add_argument("--work", type=Path)
@@ -303,7 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     for scale in args.scales:
         stages = results["scales"].setdefault(str(scale), {})
         for path in args.paths:
-            for stage in STAGES[path]:
+            for stage in STAGES[path] + (("als",) if args.als and path == "spark" else ()):
                 smaller = results["scales"].get(str(scale / 2), {})
                 stages[f"{path}/{stage}"] = _run_stage(path, stage, scale, args,
                                                        smaller.get(f"{path}/{stage}"))
