@@ -64,3 +64,14 @@ def test_dataset_saves_whole_folder(tmp_path):
         ShardedDataset(filepath=str(tmp_path / "absent")).load()
     assert isinstance(caught.value, DataFileError) or isinstance(
         caught.value.__cause__, DataFileError)
+
+
+def test_lineage_reads_the_manifest_fingerprint(tmp_path):
+    from mmctr.lineage import _file_signature
+
+    manifest = write_shards(_arrays(), tmp_path / "split", shard_rows=4)
+    assert _file_signature(tmp_path / "split") == f"shards:{manifest['fingerprint']}"
+    changed = _arrays()
+    changed["hist_sim"][0, 0] += 1
+    write_shards(changed, tmp_path / "split", shard_rows=4)  # same files, new content
+    assert _file_signature(tmp_path / "split") != f"shards:{manifest['fingerprint']}"
