@@ -145,7 +145,7 @@ def _spark_stage(stage: str, raw: Path, work: Path, cores: int) -> None:
 
     spark = spark_session({"spark.master": f"local[{cores}]", "spark.driver.memory": "2g",
                            "spark.sql.shuffle.partitions": "8", "spark.ui.enabled": "false",
-                           "spark.sql.files.maxPartitionBytes": "64m",
+                           "spark.sql.files.maxPartitionBytes": "16m",
                            "spark.sql.execution.arrow.maxRecordsPerBatch": "8192"})
 
     def shards(name: str) -> ShardedDataset:
