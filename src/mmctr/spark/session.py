@@ -62,7 +62,8 @@ def _require() -> None:
 def spark_session(conf: Mapping[str, Any] | None = None, app_name: str = "mmctr") -> Any:
     """The run's SparkSession, built once from ``conf`` (the ``spark.yml`` mapping).
 
-    ``spark.master`` defaults to ``local[*]``; ``$MMCTR_SPARK_MASTER`` overrides it.
+    ``spark.master`` defaults to ``local[*]``; ``$MMCTR_SPARK_MASTER`` overrides it; under
+    ``spark-submit`` (which starts the JVM first) the master it was given is kept.
 
     Raises:
         SparkUnavailableError: without PySpark or Java.
@@ -71,14 +72,17 @@ def spark_session(conf: Mapping[str, Any] | None = None, app_name: str = "mmctr"
     from pyspark.sql import SparkSession
 
     settings = {**DEFAULTS, **{str(k): str(v) for k, v in (conf or {}).items()}}
-    settings["spark.master"] = os.environ.get(
-        MASTER_VARIABLE, settings.get("spark.master", DEFAULT_MASTER))
+    master = settings.pop("spark.master", DEFAULT_MASTER)
+    if MASTER_VARIABLE in os.environ:
+        settings["spark.master"] = os.environ[MASTER_VARIABLE]
+    elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit: spark.yml's
+        settings["spark.master"] = master
     builder = SparkSession.builder.appName(app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel(settings.get("mmctr.log_level", "WARN"))
-    logger.info("Spark %s on %s", session.version, settings["spark.master"])
+    logger.info("Spark %s on %s", session.version, session.sparkContext.master)
     return session
 
 
