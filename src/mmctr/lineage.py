@@ -38,6 +38,7 @@ from typing import Any
 
 from kedro.io.core import get_filepath_str
 
+from mmctr.data.shards import MANIFEST
 from mmctr.datasets.atomic import atomic_path, shown_path
 from mmctr.errors import StaleInputError
 
@@ -85,7 +86,10 @@ HASH_BLOCK = 1 << 20
 
 def _loaded_file(path: Path) -> Path | None:
     """The file a dataset at ``path`` loads: the file itself, or for a versioned folder
-    the file of its latest version (version names sort in time order)."""
+    the file of its latest version (version names sort in time order); for a sharded
+    split, its manifest (which holds every shard's content hash)."""
+    if (path / MANIFEST).is_file():
+        return path / MANIFEST
     if path.is_file():
         return path
     if path.is_dir():

@@ -23,7 +23,7 @@ DEFAULT_CHAIN = (
     "submission",
 )
 #: registry entries made of several stages (not namespaced themselves)
-COMPOSITES = ("__default__", "real_data")
+COMPOSITES = ("__default__", "real_data", "spark")
 
 
 def as_stage(stage: Pipeline, name: str) -> Pipeline:

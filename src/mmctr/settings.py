@@ -4,9 +4,11 @@ from kedro.config import OmegaConfigLoader
 
 from mmctr.hooks import ProjectHooks
 from mmctr.session import MmctrSession
+from mmctr.spark.hooks import SparkHooks
 from mmctr.tracking.hooks import TrackingHooks
 
-HOOKS = (ProjectHooks(), TrackingHooks())
+# SparkHooks: one SparkSession from conf/<env>/spark.yml (the spark environment only)
+HOOKS = (ProjectHooks(), TrackingHooks(), SparkHooks())
 
 # `kedro run` without --pipelines runs the parameter `default_pipeline`
 SESSION_CLASS = MmctrSession
@@ -18,4 +20,5 @@ CONFIG_LOADER_ARGS = {
     # an environment (test, microlens, gpu, ...) overrides single keys of base,
     # not whole top-level blocks
     "merge_strategy": {"parameters": "soft", "catalog": "soft"},
+    "config_patterns": {"spark": ["spark*", "spark*/**"]},
 }

@@ -1,6 +1,7 @@
 """Model inputs from checked raw columns (ARCHITECTURE.md §2): a split's arrays, the item
-table and the vocabulary sizes. Shared by every path that builds features (the
-``feature_engineering`` stage, and any other reader of the raw tables)."""
+table and the vocabulary sizes. Shared by every path that builds features: the
+``feature_engineering`` stage (numpy) and ``spark_features`` (its per-item work runs on the
+driver: the item table is small next to the rows)."""
 
 from __future__ import annotations
 

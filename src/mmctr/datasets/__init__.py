@@ -12,6 +12,7 @@ from mmctr.datasets.atomic import (
     atomic_path,
     remove_stale_temporaries,
 )
+from mmctr.datasets.shards import ShardedDataset
 
 #: datasets of the serving stages (mmctr.datasets.serving)
 _SERVING = ("BinaryDataset", "ModelBundleDataset", "ParquetChunksDataset")
@@ -23,6 +24,7 @@ __all__ = [
     "NoneDataset",
     "NpzDataset",
     "ParquetDataset",
+    "ShardedDataset",
     "TextDataset",
     "TorchDataset",
     "YAMLDataset",

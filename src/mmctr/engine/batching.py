@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Mapping
 import numpy as np
 import torch
 
+from mmctr.data.shards import ShardedRows
+
 __all__ = [
     "ITEM_COLUMNS",
     "BatchAssembler",
@@ -98,7 +100,13 @@ def item_occurrences(
 def merge_rows(
     features: Mapping[str, np.ndarray], similarity: Mapping[str, np.ndarray] | None
 ) -> dict[str, np.ndarray]:
-    """One split's feature arrays plus its similarity arrays (renamed to batch keys)."""
+    """One split's feature arrays plus its similarity arrays (renamed to batch keys).
+
+    A sharded similarity split carries its feature columns in the same shards: it is
+    returned as it is, its similarity columns also exposed under their batch keys.
+    """
+    if isinstance(similarity, ShardedRows):
+        return similarity.renamed({b: k for b, k in ROW_COLUMNS.items() if k in similarity})
     rows = dict(features)
     for batch_key, key in ROW_COLUMNS.items():
         if similarity is not None and key in similarity:

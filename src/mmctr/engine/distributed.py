@@ -27,6 +27,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
+from mmctr.data.shards import ShardedRows
+
 __all__ = ["broadcast_flag", "in_distributed_env", "init_if_needed", "mean_across_ranks",
            "spawn", "wrap"]
 
@@ -96,9 +98,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _spill(arrays: Mapping[str, np.ndarray] | None, folder: Path) -> dict[str, str] | None:
-    if arrays is None:
-        return None
+def _spill(arrays: Mapping[str, np.ndarray] | None, folder: Path) -> Any:
+    if arrays is None or isinstance(arrays, ShardedRows):  # shards: every rank reads its own
+        return arrays
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for key, value in arrays.items():
@@ -107,9 +109,9 @@ def _spill(arrays: Mapping[str, np.ndarray] | None, folder: Path) -> dict[str, s
     return paths
 
 
-def _unspill(paths: Mapping[str, str] | None) -> dict[str, np.ndarray] | None:
-    if paths is None:
-        return None
+def _unspill(paths: Any) -> Any:
+    if paths is None or isinstance(paths, ShardedRows):
+        return paths
     return {key: np.load(path, mmap_mode="c") for key, path in paths.items()}
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mmctr.data.shards import ShardedRows
 from mmctr.engine import distributed as ddp
 from mmctr.engine.batching import BatchAssembler, build_item_table, epoch_batches
 from mmctr.engine.checkpoint import (
@@ -39,6 +40,7 @@ from mmctr.engine.precision import (
     keep_freed_memory,
     resolve_bf16,
 )
+from mmctr.engine.streaming import epoch_of, train_source
 from mmctr.errors import NonFiniteError
 from mmctr.progress import progress as progress_of
 
@@ -147,6 +149,8 @@ def predict(
 
 
 def _data_fingerprint(rows: Mapping[str, np.ndarray]) -> list[Any]:
+    if isinstance(rows, ShardedRows):  # streamed from shards: their content fingerprint
+        return [rows.fingerprint]
     seq = rows["item_seq"]
     return [list(seq.shape), int(np.asarray(rows["item_id"][:1000], dtype=np.int64).sum()),
             float(np.asarray(rows.get("label", np.zeros(1)))[:1000].sum())]
@@ -334,7 +338,7 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
 
     items = build_item_table(item_sources, model.item_features, device)
     assembler_args = dict(row_features=model.row_features, history_width=model.history_width)
-    train_data = BatchAssembler(train, items, device=device, **assembler_args)
+    train_data = train_source(train, items=items, device=device, **assembler_args)  # shards stream
     valid_data = BatchAssembler(valid, items, device=device, **assembler_args)
     optimizer = make_optimizer(model, cfg, device, weights)
     loss_fn = nn.BCEWithLogitsLoss()
@@ -363,18 +367,16 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
             break
         torch.manual_seed(cfg.seed + 7919 * (epoch + 1) + rank)  # dropout: resume-exact
         net.train()
-        batches = list(epoch_batches(
-            len(train_data), cfg.batch_size, shuffle=True, seed=cfg.seed, epoch=epoch,
-            rank=rank, world_size=world_size, max_batches=cfg.max_steps_per_epoch))
+        batches = epoch_of(train_data, cfg.batch_size, seed=cfg.seed, epoch=epoch, rank=rank,
+                           world_size=world_size, max_batches=cfg.max_steps_per_epoch)
         # a bar on a terminal, a log line every 30 s without one (never one long line)
         bar = progress_of(batches, f"epoch {epoch + 1}/{cfg.epochs}", unit="batches",
                           enabled=cfg.progress and is_main, leave=False, dynamic_ncols=True)
         t0, seen = time.perf_counter(), 0
         loss_sum = torch.zeros((), device=device)
-        for step, index in enumerate(bar, start=1):
-            batch = train_data(index)
+        for step, batch in enumerate(bar, start=1):
             loss_sum += train_step(cfg, net, model, optimizer, loss_fn, batch, device, weights)
-            seen += len(index)
+            seen += len(batch["label"])
             if step % cfg.log_every == 0 or step == len(batches):
                 rate = seen * world_size / max(time.perf_counter() - t0, 1e-9)
                 bar.set_postfix(loss=f"{loss_sum.item() / step:.4f}", samples_s=f"{rate:,.0f}")

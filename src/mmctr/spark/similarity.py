@@ -1,0 +1,90 @@
+"""semantic_similarity's per-row work on Spark, through the numpy kernels themselves.
+
+Item popularity is two Spark aggregations (counts per item). The per-row similarity runs
+as ``mapInArrow``: each Arrow batch of a split becomes numpy arrays and goes through
+:func:`mmctr.data.kernels.history_similarity` and :func:`~mmctr.data.kernels.row_statistics`
+on the executor, with the item table broadcast once per executor. There is no second
+implementation of any statistic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from mmctr.data.kernels import history_similarity, row_statistics
+from mmctr.data.shards import arrays_table, table_arrays
+
+__all__ = ["ROWS_SCHEMA", "item_popularity", "similarity_batches", "split_similarity"]
+
+#: the model-input rows a similarity shard holds: features, then similarity
+ROWS_SCHEMA = ("row long, item_seq array<int>, item_id int, likes_level int, views_level int, "
+               "user_id long{label}, hist_sim array<float>, sim_stats array<float>, "
+               "row_stats array<float>")
+
+
+def item_popularity(train: Any, num_items: int) -> dict[str, np.ndarray]:
+    """Train counts per item, as ``item_occurrences``: as the target, inside histories.
+
+    Returns:
+        ``{"target_count", "history_count"}``: float32 (V,) each; entry 0 is 0.
+    """
+    from pyspark.sql import functions as F
+
+    target = np.zeros(num_items, dtype=np.float32)
+    history = np.zeros(num_items, dtype=np.float32)
+    for row in train.groupBy("item_id").count().collect():
+        target[row["item_id"]] = row["count"]
+    items = train.select(F.explode(F.filter("item_seq", lambda x: x != 0)).alias("item"))
+    for row in items.groupBy("item").count().collect():
+        history[row["item"]] = row["count"]
+    target[0] = history[0] = 0.0
+    return {"target_count": target, "history_count": history}
+
+
+def similarity_batches(batches: Iterator[pa.RecordBatch], tables: Mapping[str, np.ndarray],
+                       threshold: float, chunk: int) -> Iterator[pa.RecordBatch]:
+    """``mapInArrow`` body: each batch's features plus ``hist_sim``, ``sim_stats``,
+    ``row_stats`` from the numpy kernels (on this executor's CPU, one thread)."""
+    import torch
+
+    torch.set_num_threads(1)
+    cpu = torch.device("cpu")
+    for batch in batches:
+        rows = table_arrays(pa.Table.from_batches([batch]))
+        seq, target = rows["item_seq"].reshape(len(rows["item_id"]), -1), rows["item_id"]
+        hist_sim, sim_stats = history_similarity(seq, target, tables["emb"], threshold,
+                                                 chunk, cpu)
+        stats = row_statistics(seq, target, tables["emb"], tables["tags"], hist_sim,
+                               tables["popularity"], chunk, cpu)
+        out = {**rows, "item_seq": seq, "hist_sim": hist_sim, "sim_stats": sim_stats,
+               "row_stats": stats}
+        yield from arrays_table(out, fixed_size=False).to_batches()
+
+
+def split_similarity(frame: Any, item_emb: np.ndarray, item_tags: np.ndarray,
+                     popularity: Mapping[str, np.ndarray], threshold: float, chunk: int) -> Any:
+    """One split's model-input rows with their similarity columns (lazy DataFrame).
+
+    Args:
+        frame: the split's features (``split_features``' columns).
+        item_emb: L2-normalised float32 (V, D); row 0 zero.
+        item_tags: int (V, K).
+        popularity: :func:`item_popularity`'s counts.
+        threshold, chunk: ``params:semantic_similarity``'s.
+    """
+    spark = frame.sparkSession
+    tables = spark.sparkContext.broadcast({
+        "emb": np.ascontiguousarray(item_emb, dtype=np.float32),
+        "tags": np.asarray(item_tags),
+        "popularity": np.stack([popularity["target_count"], popularity["history_count"]], 1)})
+    labelled = "label" in frame.columns
+    schema = ROWS_SCHEMA.format(label=", label float" if labelled else "")
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        yield from similarity_batches(batches, tables.value, threshold, chunk)
+
+    return frame.mapInArrow(run, schema)
