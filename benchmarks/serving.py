@@ -51,7 +51,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 TEST_ROWS = 379_142  # the MicroLens_1M_x1 test set
 VOCAB = {"item": 91_718, "tag": 11_740, "likes": 11, "views": 11, "max_len": 100,
-         "emb_dim": 128, "num_tags": 5, "row_stats": 12}
+         "emb_dim": 128, "num_tags": 5, "row_stats": 12, "collab_stats": 12}
+COLLAB = {"dim": 32, "links": 200}  # conf/base/parameters_collaborative.yml
 SIZES = (1, 16, 256)
 TARGETS = {"pyfunc_1_row_p99_ms": 10.0, "batch_rows_per_s": 100_000}
 
@@ -83,7 +84,19 @@ def make_bundle(seed: int = 0):
     artifact = {"model_name": "transformer_dcn", "model_params": default_model_params(),
                 "vocab": VOCAB, "state_dict": model.state_dict()}
     return bundle_of(artifact, {"item_tags": tags, "item_emb": emb}, None,
-                     {"target_count": counts[:, 0], "history_count": counts[:, 1]}, 0.5, 100)
+                     {"target_count": counts[:, 0], "history_count": counts[:, 1]}, 0.5, 100,
+                     random_collab(rng, n))
+
+
+def random_collab(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Collaborative tables of the collaborative stage's shapes (a fifth without a factor)."""
+    has = (rng.random(n) > 0.2).astype(np.int8)
+    has[0] = 0
+    links = rng.integers(1, n, size=(n, COLLAB["links"])).astype(np.int32)
+    links[0] = 0
+    return {"factors": rng.normal(size=(n, COLLAB["dim"])).astype(np.float32) * has[:, None],
+            "has_factor": has, "link_ids": links,
+            "link_pmi": rng.uniform(0.1, 3.0, size=links.shape).astype(np.float32)}
 
 
 def make_requests(rows: int, seed: int = 1) -> pa.Table:

@@ -78,7 +78,7 @@ def test_outputs_made_from_older_inputs_name_the_stage_to_rerun(prepared_project
               params={"feature_engineering": {"max_len": 50}})
     with pytest.raises(StaleInputError, match=(
             r"made from an older \w+_features than the one there now: "
-            r"rerun `kedro run --pipelines item_embedding,semantic_similarity`")):
+            r"rerun `kedro run --pipelines collaborative,item_embedding,semantic_similarity`")):
         run_kedro(prepared_project, pipelines=["training"])
     assert not (prepared_project / "data/06_models/model.pt").exists()
 
@@ -97,7 +97,7 @@ def test_another_runs_file_swapped_in_with_its_stamp_kept_is_refused(prepared_pr
     with pytest.raises(StaleInputError, match=(
             r"train_features \(data/04_feature/train_features.npz\) is not the file its "
             r"stamp describes: its content changed after the run that wrote it \(the file "
-            r"was replaced or edited\): rerun `kedro run --pipelines feature_engineering,"
+            r"was replaced or edited\): rerun `kedro run --pipelines feature_engineering,collaborative,"
             r"item_embedding,semantic_similarity`")):
         run_kedro(prepared_project, pipelines=["training"])
     assert not (prepared_project / "data/06_models/model.pt").exists()

@@ -11,6 +11,7 @@ memory is bounded by the chunk sizes, never by the number of items or rows:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -22,7 +23,9 @@ from mmctr.errors import ParameterError
 __all__ = [
     "COLLAB_STATS",
     "ROW_STATS",
+    "collab_stats",
     "collaborative_statistics",
+    "subset_collab",
     "history_similarity",
     "l2_normalise",
     "residual_quantize",
@@ -331,6 +334,57 @@ def collaborative_statistics(
         pmi[:, -3:].sum(axis=1) / np.maximum(newest.sum(axis=1), 1),
         (pmi > 0).sum(axis=1) / count,
     ]).astype(np.float32)
+
+
+def collab_stats(
+    item_seq: np.ndarray,
+    item_id: np.ndarray,
+    item_collab: Mapping[str, np.ndarray],
+    threshold: float,
+    chunk: int,
+    device: torch.device,
+) -> np.ndarray:
+    """``collab_stats`` of rows from the collaborative stage's tables.
+
+    The one call of :func:`collaborative_statistics` that the ``semantic_similarity``
+    stage and the serving scorer share: unit factors, coverage flags and, when the tables
+    carry them, the co-consumption links.
+
+    Args:
+        item_seq, item_id: as :func:`collaborative_statistics`.
+        item_collab: ``factors`` (V, d), ``has_factor`` (V,), optional ``link_ids`` and
+            ``link_pmi`` (V, K).
+        threshold, chunk, device: as :func:`collaborative_statistics`.
+
+    Returns:
+        float32 (N, len(COLLAB_STATS)).
+    """
+    links = ((item_collab["link_ids"], item_collab["link_pmi"])
+             if "link_ids" in item_collab else None)
+    return collaborative_statistics(item_seq, item_id, l2_normalise(item_collab["factors"]),
+                                    item_collab["has_factor"], threshold, chunk, device, links)
+
+
+def subset_collab(item_collab: Mapping[str, np.ndarray], used: np.ndarray
+                  ) -> dict[str, np.ndarray]:
+    """The collaborative tables of the items ``used``, renumbered to positions in it.
+
+    Row j is item ``used[j]``; link ids become positions in ``used`` (0 where the linked
+    item is not used: no pair of used items can read it). :func:`collab_stats` on the
+    subset and on rows renumbered the same way gives the values of the full tables.
+
+    Args:
+        item_collab: as :func:`collab_stats`.
+        used: sorted int (U,) item ids with ``used[0] == 0`` (the padding row).
+    """
+    out = {k: np.asarray(item_collab[k])[used] for k in ("factors", "has_factor")}
+    if "link_ids" in item_collab:
+        ids = np.asarray(item_collab["link_ids"])[used].astype(np.int64)
+        position = np.zeros(max(int(used[-1]), int(ids.max(initial=0))) + 1, dtype=np.int64)
+        position[used] = np.arange(len(used))
+        out["link_ids"] = position[ids].astype(np.asarray(item_collab["link_ids"]).dtype)
+        out["link_pmi"] = np.asarray(item_collab["link_pmi"])[used]
+    return out
 
 
 def _link_lookup(a: np.ndarray, b: np.ndarray, ids: np.ndarray, pmi: np.ndarray) -> np.ndarray:

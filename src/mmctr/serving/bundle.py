@@ -2,9 +2,11 @@
 
 A training run writes the bundle beside ``model.pt``: the weights, the model's name,
 parameters and vocabulary, the item table (tags, embeddings, semantic columns), the
-per-item train statistics that ``row_stats`` reads (popularity), and the settings of the
-feature code (history width, similarity threshold). Scoring a request then needs no
-train, valid or raw file.
+per-item train statistics that ``row_stats`` reads (popularity), the collaborative
+stage's tables when the model reads them (``collab_stats``: factors, coverage and
+links; ``history_ids`` from factors: the unit factors as the item column ``collab``), and
+the settings of the feature code (history width, similarity threshold). Scoring a request
+then needs no train, valid or raw file.
 
 The file is ``torch.save`` of a dict of tensors and strings, read back with
 ``torch.load(weights_only=True)``: no object is unpickled, so a bundle from elsewhere
@@ -27,6 +29,7 @@ import numpy as np
 import torch
 
 from mmctr.errors import MmctrError
+from mmctr.models import load_model
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -47,7 +50,12 @@ _ITEM_ARRAYS = (
     ("item_features", "item_emb"),
     ("item_semantics", "rq_codes"),
     ("item_semantics", "neighbors"),
+    ("item_semantics", "collab"),
 )
+#: item columns kept only when the model reads them (large: V x factor width)
+_IF_READ = ("collab",)
+#: the collaborative stage's arrays that ``collab_stats`` reads (mmctr.data.kernels)
+_COLLAB_ARRAYS = ("factors", "has_factor", "link_ids", "link_pmi")
 _RETRAIN = "copy the bundle again or retrain (kedro run --pipelines training)"
 
 
@@ -67,12 +75,15 @@ class ModelBundle:
         item_sources: ``{"item_features": {...}, "item_semantics": {...}}`` as the
             engine's batching reads them (row i = item i, row 0 padding).
         popularity: float32 (V, 2) train counts per item: as a target, inside histories.
+        collab: the collaborative stage's ``factors``, ``has_factor``, ``link_ids`` and
+            ``link_pmi`` (row i = item i) when the model reads ``collab_stats``; else empty.
     """
 
     meta: dict[str, Any]
     state_dict: dict[str, torch.Tensor]
     item_sources: dict[str, dict[str, np.ndarray]]
     popularity: np.ndarray
+    collab: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     @property
     def artifact(self) -> dict[str, Any]:
@@ -97,6 +108,7 @@ def make_bundle(
     item_popularity: Mapping[str, np.ndarray],
     threshold: float,
     max_history: int,
+    item_collab: Mapping[str, np.ndarray] | None = None,
 ) -> ModelBundle:
     """Gather a trained model and its scoring inputs into a bundle.
 
@@ -107,12 +119,19 @@ def make_bundle(
         item_popularity: ``target_count`` and ``history_count`` per item (train only).
         threshold: the similarity threshold of ``sim_stats`` (``semantic_similarity``).
         max_history: the widest history a request may carry (the data contract's width).
+        item_collab: the collaborative stage's tables, or ``None``; kept when the model
+            reads ``collab_stats``.
+
+    Raises:
+        BundleError: when the model reads ``collab_stats`` and ``item_collab`` is None.
     """
+    model = load_model(artifact)
     sources = {"item_features": item_features, "item_semantics": item_semantics or {}}
     items: dict[str, dict[str, np.ndarray]] = {"item_features": {}, "item_semantics": {}}
     for source, key in _ITEM_ARRAYS:
-        if key in sources[source]:
+        if key in sources[source] and (key not in _IF_READ or key in model.item_features):
             items[source][key] = np.ascontiguousarray(sources[source][key])
+    collab = _collab_tables(model.row_features, item_collab)
     popularity = np.stack(
         [item_popularity["target_count"], item_popularity["history_count"]], axis=1
     ).astype(np.float32)
@@ -133,7 +152,18 @@ def make_bundle(
     }
     state = {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype)
              for k, v in artifact["state_dict"].items()}
-    return ModelBundle(meta, state, items, popularity)
+    return ModelBundle(meta, state, items, popularity, collab)
+
+
+def _collab_tables(row_features: tuple[str, ...], item_collab: Mapping[str, np.ndarray] | None
+                   ) -> dict[str, np.ndarray]:
+    """The collaborative arrays a model reading ``collab_stats`` needs (else none)."""
+    if "collab_stats" not in row_features:
+        return {}
+    if item_collab is None:
+        raise BundleError("the model reads collab_stats but no item_collab was given (the "
+                          "collaborative stage's output): run the collaborative stage first")
+    return {k: np.ascontiguousarray(item_collab[k]) for k in _COLLAB_ARRAYS if k in item_collab}
 
 
 def _plain(value: Any) -> Any:
@@ -154,6 +184,8 @@ def _tensors(bundle: ModelBundle) -> dict[str, torch.Tensor]:
         out.update({f"{source}/{k}": torch.from_numpy(np.ascontiguousarray(v))
                     for k, v in arrays.items()})
     out["popularity"] = torch.from_numpy(np.ascontiguousarray(bundle.popularity))
+    out.update({f"item_collab/{k}": torch.from_numpy(np.ascontiguousarray(v))
+                for k, v in bundle.collab.items()})
     return out
 
 
@@ -204,14 +236,16 @@ def _unpack(raw: Any, where: str) -> ModelBundle:
         raise BundleError(f"{where}: the model bundle's content does not match its "
                           f"digest (corrupted); {_RETRAIN}")
     items: dict[str, dict[str, np.ndarray]] = {"item_features": {}, "item_semantics": {}}
-    state = {}
+    state, collab = {}, {}
     for name, tensor in tensors.items():
         head, _, key = name.partition("/")
         if head == "state_dict":
             state[key] = tensor
         elif head in items:
             items[head][key] = tensor.numpy()
-    return ModelBundle(meta, state, items, tensors["popularity"].numpy())
+        elif head == "item_collab":
+            collab[key] = tensor.numpy()
+    return ModelBundle(meta, state, items, tensors["popularity"].numpy(), collab)
 
 
 def load_bundle(path: str | os.PathLike) -> ModelBundle:

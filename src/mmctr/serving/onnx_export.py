@@ -2,7 +2,7 @@
 
 The graph holds the network only: its inputs are the batch of ARCHITECTURE.md §4 at the
 bundle's full history width (``item_seq`` (B, max_len), ``item_id`` (B,), the gathered
-item columns, ``sim_stats``/``row_stats``), its output the click probability (B,). The
+item columns, ``sim_stats``/``row_stats``/``collab_stats``), its output the click probability (B,). The
 per-row statistics are computed outside it by the project's own code
 (:meth:`BundleScorer.assembler <mmctr.serving.scorer.BundleScorer.assembler>`,
 :func:`onnx_inputs`), as in training. The batch dimension is dynamic.

@@ -3,7 +3,8 @@
 :class:`BundleScorer` turns request rows into exactly the arrays the pipelines build:
 ``feature_engineering``'s history cut (:mod:`mmctr.serving.requests`), the
 ``semantic_similarity`` kernels of :mod:`mmctr.data.kernels` (``hist_sim``, ``sim_stats``,
-``row_stats`` from the bundle's embeddings, tags and train popularity), then
+``row_stats`` from the bundle's embeddings, tags and train popularity; ``collab_stats``
+from its collaborative tables), then
 :class:`mmctr.engine.batching.BatchAssembler` and :func:`mmctr.engine.trainer.predict`,
 as :func:`mmctr.engine.scoring.score` does for the submission. So a request scores what
 the submission scores for the same row.
@@ -18,7 +19,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mmctr.data.kernels import history_similarity, l2_normalise, row_statistics
+from mmctr.data.kernels import (
+    collab_stats,
+    history_similarity,
+    l2_normalise,
+    row_statistics,
+    subset_collab,
+)
 from mmctr.engine.batching import (
     BatchAssembler,
     build_item_table,
@@ -28,7 +35,7 @@ from mmctr.engine.batching import (
 from mmctr.engine.precision import autocast, resolve_bf16
 from mmctr.engine.trainer import resolve_device
 from mmctr.models import load_model
-from mmctr.serving.bundle import ModelBundle
+from mmctr.serving.bundle import BundleError, ModelBundle
 from mmctr.serving.requests import RequestSpec, parse_requests
 
 __all__ = ["SIMILARITY_KEYS", "BundleScorer"]
@@ -36,7 +43,7 @@ __all__ = ["SIMILARITY_KEYS", "BundleScorer"]
 logger = logging.getLogger(__name__)
 
 #: batch keys computed by the similarity kernels
-SIMILARITY_KEYS = ("seq_sim", "sim_stats", "row_stats")
+SIMILARITY_KEYS = ("seq_sim", "sim_stats", "row_stats", "collab_stats")
 
 
 class BundleScorer:
@@ -71,14 +78,19 @@ class BundleScorer:
         self.spec = RequestSpec.from_meta(bundle.meta)
         self.threshold = float(bundle.meta["features"]["threshold"])
         self.bf16 = resolve_bf16(bf16, self.device, "scoring bf16")
+        if "collab_stats" in self.model.row_features and not bundle.collab:
+            raise BundleError("the bundle's model reads collab_stats but the bundle carries "
+                              "no collaborative tables (made before they were kept): "
+                              "retrain (kedro run --pipelines training)")
 
     def features(self, frame: pd.DataFrame, row_offset: int = 0) -> dict[str, np.ndarray]:
         """The checked feature arrays of ``frame`` (raises ``RequestError``)."""
         return parse_requests(frame, self.spec, row_offset)
 
     def similarity(self, rows: Mapping[str, np.ndarray]) -> dict[str, np.ndarray] | None:
-        """``hist_sim``, ``sim_stats`` and ``row_stats`` of checked rows, as the
-        ``semantic_similarity`` stage computes them; ``None`` when the model reads none.
+        """``hist_sim``, ``sim_stats``, ``row_stats`` and ``collab_stats`` of checked rows,
+        as the ``semantic_similarity`` stage computes them; ``None`` when the model reads
+        none.
 
         The kernels run on the rows of the item tables that the request uses, its ids
         renumbered to match: the same values gathered, so the same results, at a cost that
@@ -95,6 +107,9 @@ class BundleScorer:
             out["row_stats"] = row_statistics(seq, target, emb, self.tags[used], hist_sim,
                                               self.bundle.popularity[used], self.chunk_rows,
                                               cpu)
+        if "collab_stats" in wanted:
+            out["collab_stats"] = collab_stats(seq, target, subset_collab(self.bundle.collab, used),
+                                               self.threshold, self.chunk_rows, cpu)
         return out
 
     def assembler(self, rows: Mapping[str, np.ndarray]) -> BatchAssembler:

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mmctr.data.kernels import (
-    collaborative_statistics,
+    collab_stats,
     history_similarity,
     l2_normalise,
     residual_quantize,
@@ -206,7 +206,7 @@ def split_similarity(
         history items, all 0 for an empty history. With the item table and popularity,
         also ``row_stats`` float32 (N, len(ROW_STATS)) (:func:`row_statistics`). With the
         collaborative factors, ``collab_stats`` float32 (N, len(COLLAB_STATS)): the same
-        cosines on the factors (:func:`collaborative_statistics`).
+        cosines on the factors (:func:`mmctr.data.kernels.collab_stats`).
     """
     cfg = semantic_similarity_config(params)
     hist_sim, sim_stats = history_similarity(
@@ -246,10 +246,8 @@ def _collab_stats(
     cfg: SemanticSimilarityConfig,
 ) -> np.ndarray:
     """``collab_stats`` of one split; logs how many rows fall back on content."""
-    stats = collaborative_statistics(
-        features["item_seq"], features["item_id"], l2_normalise(item_collab["factors"]),
-        item_collab["has_factor"], cfg.threshold, cfg.chunk_size, cfg.torch_device,
-        (item_collab["link_ids"], item_collab["link_pmi"]) if "link_ids" in item_collab else None)
+    stats = collab_stats(features["item_seq"], features["item_id"], item_collab,
+                         cfg.threshold, cfg.chunk_size, cfg.torch_device)
     if len(stats):
         logger.info("Collaborative statistics of %d rows: %.1f%% of targets without a factor "
                     "(content only), mean max cosine %.4f", len(stats),

@@ -60,6 +60,7 @@ def bundle_model(
     vocab: dict[str, int],
     threshold: float,
     seq_width: int | None,
+    item_collab: dict[str, np.ndarray] | None = None,
 ) -> ModelBundle:
     """The trained model with everything scoring new rows needs (docs/SERVING.md).
 
@@ -72,9 +73,11 @@ def bundle_model(
         threshold: ``params:semantic_similarity.threshold`` (``sim_stats``).
         seq_width: ``params:feature_engineering.seq_width``: the widest history a request
             may carry (``None``: ``max_len``).
+        item_collab: the collaborative stage's tables (kept when the model reads
+            ``collab_stats``; ``None`` when there are none).
 
     Returns:
         The bundle (saved versioned, beside ``model``).
     """
     return make_bundle(model, item_features, item_semantics, item_popularity,
-                       threshold, seq_width or int(vocab["max_len"]))
+                       threshold, seq_width or int(vocab["max_len"]), item_collab)

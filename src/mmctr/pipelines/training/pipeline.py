@@ -33,6 +33,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "vocab",
                     "params:semantic_similarity.threshold",
                     "params:feature_engineering.seq_width",
+                    "item_collab",
                 ],
                 outputs="model_bundle",
                 name="bundle_model_node",
