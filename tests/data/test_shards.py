@@ -67,11 +67,12 @@ def test_dataset_saves_whole_folder(tmp_path):
 
 
 def test_lineage_reads_the_manifest_fingerprint(tmp_path):
-    from mmctr.lineage import _file_signature
+    from mmctr.lineage import _loaded_file, content_hash
 
-    manifest = write_shards(_arrays(), tmp_path / "split", shard_rows=4)
-    assert _file_signature(tmp_path / "split") == f"shards:{manifest['fingerprint']}"
+    write_shards(_arrays(), tmp_path / "split", shard_rows=4)
+    assert _loaded_file(tmp_path / "split") == tmp_path / "split" / MANIFEST
+    before = content_hash(_loaded_file(tmp_path / "split"))
     changed = _arrays()
     changed["hist_sim"][0, 0] += 1
     write_shards(changed, tmp_path / "split", shard_rows=4)  # same files, new content
-    assert _file_signature(tmp_path / "split") != f"shards:{manifest['fingerprint']}"
+    assert content_hash(_loaded_file(tmp_path / "split")) != before
