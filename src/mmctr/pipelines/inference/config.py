@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mmctr.config import from_params
+from mmctr.engine.scoring import ScoringConfig, check_scoring
 from mmctr.parameters import register
 
 __all__ = ["InferenceConfig", "inference_config"]
@@ -43,6 +44,11 @@ class InferenceConfig:
             raise ValueError(f"params:inference: device must be one of {_DEVICES} (or "
                              f"cuda:N), got {self.device!r}")
 
+    @property
+    def scoring(self) -> ScoringConfig:
+        """The scoring settings, the same configuration evaluation and submission use."""
+        return ScoringConfig(self.batch_size, self.device, self.bf16, self.progress)
+
 
 def inference_config(params: Mapping[str, Any] | None) -> InferenceConfig:
     """``params:inference`` (unknown keys raise)."""
@@ -51,4 +57,4 @@ def inference_config(params: Mapping[str, Any] | None) -> InferenceConfig:
 
 @register("inference")
 def _check(block: Any, params: Mapping[str, Any]) -> None:
-    inference_config(block)
+    check_scoring(inference_config(block).scoring, "params:inference")

@@ -75,7 +75,8 @@ def score_requests(
     if requests.num_rows == 0:
         raise RequestError("request: expected at least one row, found an empty file")
     version, bundle = model_bundle.load(cfg.version)
-    scorer = BundleScorer(bundle, cfg.device, cfg.batch_size, cfg.bf16,
+    scoring = cfg.scoring
+    scorer = BundleScorer(bundle, scoring.device, scoring.batch_size, scoring.bf16,
                           threads=cfg.threads)
     logger.info("inference: %d rows with %s (bundle version %s) on %s",
                 requests.num_rows, bundle.meta["model_name"], version or "-", scorer.device)
