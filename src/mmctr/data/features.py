@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -16,6 +17,7 @@ __all__ = [
     "TAG_SLACK",
     "build_item_features",
     "build_split_features",
+    "degenerate_warnings",
     "dense_tag_ids",
     "infer_vocab",
 ]
@@ -134,3 +136,31 @@ def infer_vocab(
         "emb_dim": int(items["item_emb"].shape[1]),
         "num_tags": int(tags.shape[1]),
     }
+
+
+def degenerate_warnings(
+    splits: Mapping[str, Mapping[str, Any]], item_emb: np.ndarray | None
+) -> list[str]:
+    """What makes the inputs degenerate though they pass the contract: no histories at
+    all, item embeddings that are all zero or all the same, a single target item.
+
+    Args:
+        splits: the per-split profiles (``empty_history_share``, ``target_items``).
+        item_emb: (V, D) item embeddings, row 0 the padding item (``None``: not checked).
+    """
+    warnings = []
+    train = splits["train"]
+    if train["empty_history_share"] == 1.0:
+        warnings.append("no histories at all: every train row has an empty item_seq, so the "
+                        "models see the target item only")
+    real = np.zeros((0, 0)) if item_emb is None else np.asarray(item_emb)[1:]
+    if real.size and not real.any():
+        warnings.append("all-zero item embeddings: item_emb_d128 is 0 for every item, so the "
+                        "multimodal input carries nothing")
+    elif len(real) > 1 and (real == real[0]).all():
+        warnings.append("constant item embeddings: every item has the same item_emb_d128, so "
+                        "it cannot tell items apart")
+    if train["target_items"] == 1:
+        warnings.append("a single item: every train row has the same target item, so AUC "
+                        "measures the history and levels only")
+    return warnings

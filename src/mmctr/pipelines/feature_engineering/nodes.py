@@ -17,13 +17,17 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmctr.data.contract import parse_raw_tables
-from mmctr.data.features import build_item_features, build_split_features, infer_vocab
+from mmctr.data.features import (
+    build_item_features,
+    build_split_features,
+    degenerate_warnings,
+    infer_vocab,
+)
 from mmctr.pipelines.feature_engineering.config import feature_engineering_config
 
 __all__ = [
     "build_features",
     "plot_history_lengths",
-    "degenerate_warnings",
     "profile_data",
 ]
 
@@ -102,34 +106,6 @@ def _split_profile(
     return profile
 
 
-def degenerate_warnings(
-    splits: Mapping[str, Mapping[str, Any]], item_emb: np.ndarray | None
-) -> list[str]:
-    """What makes the inputs degenerate though they pass the contract: no histories at
-    all, item embeddings that are all zero or all the same, a single target item.
-
-    Args:
-        splits: the per-split profiles (``empty_history_share``, ``target_items``).
-        item_emb: (V, D) item embeddings, row 0 the padding item (``None``: not checked).
-    """
-    warnings = []
-    train = splits["train"]
-    if train["empty_history_share"] == 1.0:
-        warnings.append("no histories at all: every train row has an empty item_seq, so the "
-                        "models see the target item only")
-    real = np.zeros((0, 0)) if item_emb is None else np.asarray(item_emb)[1:]
-    if real.size and not real.any():
-        warnings.append("all-zero item embeddings: item_emb_d128 is 0 for every item, so the "
-                        "multimodal input carries nothing")
-    elif len(real) > 1 and (real == real[0]).all():
-        warnings.append("constant item embeddings: every item has the same item_emb_d128, so "
-                        "it cannot tell items apart")
-    if train["target_items"] == 1:
-        warnings.append("a single item: every train row has the same target item, so AUC "
-                        "measures the history and levels only")
-    return warnings
-
-
 def profile_data(
     train_features: Mapping[str, np.ndarray],
     valid_features: Mapping[str, np.ndarray],
@@ -147,7 +123,7 @@ def profile_data(
         "users", "target_items", and for valid/test "cold_target_items" (distinct targets
         never a train target) and "cold_target_row_share"}}, "history_length_histogram":
         {"bin_edges", "counts": {split: [...]}}, "warnings": [...]}`` (see
-        :func:`degenerate_warnings`; repeated in the closing summary of a run).
+        :func:`mmctr.data.features.degenerate_warnings`; repeated in the closing summary of a run).
     """
     cfg = feature_engineering_config(params)
     tags = item_features["item_tags"]

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mmctr.data.contract import RAW_FILES, parse_item_info
-from mmctr.data.features import build_item_features, infer_vocab
+from mmctr.data.features import build_item_features, degenerate_warnings, infer_vocab
 from mmctr.data.shards import ShardedRows
 from mmctr.spark.contract import SplitSpec, check_split, first_width, with_row_index
 from mmctr.spark.features import (
@@ -100,4 +100,5 @@ def profile_data(train_features: ShardedRows, valid_features: ShardedRows,
         counts[split] = np.histogram(values, edges, weights=weights)[0].astype(int).tolist()
     return {"items": len(tags) - 1, "tags": int(np.unique(tags[tags > 0]).size),
             "max_len": params["max_len"], "splits": splits,
-            "history_length_histogram": {"bin_edges": edges.tolist(), "counts": counts}}
+            "history_length_histogram": {"bin_edges": edges.tolist(), "counts": counts},
+            "warnings": degenerate_warnings(splits, item_features["item_emb"])}
