@@ -15,10 +15,10 @@ PHRASES = {
     "which does not exist": "src/mmctr/datasets/atomic.py",
     "Move the directory away and put the file there": "src/mmctr/datasets/atomic.py",
     "a file this user may not read (permission denied)": "src/mmctr/datasets/atomic.py",
-    "no histories at all": "src/mmctr/pipelines/feature_engineering/nodes.py",
-    "all-zero item embeddings": "src/mmctr/pipelines/feature_engineering/nodes.py",
-    "constant item embeddings": "src/mmctr/pipelines/feature_engineering/nodes.py",
-    "a single item": "src/mmctr/pipelines/feature_engineering/nodes.py",
+    "no histories at all": "src/mmctr/data/features.py",
+    "all-zero item embeddings": "src/mmctr/data/features.py",
+    "constant item embeddings": "src/mmctr/data/features.py",
+    "a single item": "src/mmctr/data/features.py",
 }
 
 
