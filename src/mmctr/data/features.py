@@ -17,6 +17,7 @@ __all__ = [
     "TAG_SLACK",
     "build_item_features",
     "build_split_features",
+    "cut_history",
     "degenerate_warnings",
     "dense_tag_ids",
     "infer_vocab",
@@ -25,7 +26,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def _cut_history(item_seq: np.ndarray, max_len: int) -> np.ndarray:
+def cut_history(item_seq: np.ndarray, max_len: int) -> np.ndarray:
     """Keep the newest ``max_len`` items (the right end); left-pad with 0 if narrower.
 
     Args:
@@ -56,7 +57,7 @@ def build_split_features(
         ``item_id``, ``likes_level``, ``views_level`` int32 (N,); ``user_id`` int64 (N,);
         ``label`` float32 (N,) where the split has labels (never test).
     """
-    return {**parsed, "item_seq": _cut_history(parsed["item_seq"], max_len)}
+    return {**parsed, "item_seq": cut_history(parsed["item_seq"], max_len)}
 
 
 #: tag ids are renumbered when the largest exceeds ``2 × distinct + TAG_SLACK``

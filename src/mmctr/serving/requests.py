@@ -26,6 +26,7 @@ from mmctr.data.contract import (
     check_left_padded,
     int_column,
 )
+from mmctr.data.features import cut_history
 from mmctr.errors import MmctrError
 
 __all__ = ["RequestError", "RequestSpec", "parse_requests"]
@@ -109,7 +110,7 @@ def _parse(frame: pd.DataFrame, spec: RequestSpec) -> dict[str, np.ndarray]:
                                what="levels the model knows").astype(np.int32)
               for name, size in (("likes", spec.likes), ("views", spec.views))}
     return {
-        "item_seq": _cut(_histories(frame["item_seq"], spec), spec.max_len),
+        "item_seq": cut_history(_histories(frame["item_seq"], spec), spec.max_len),
         "item_id": int_column(frame, _WHERE, "item_id", low=1, high=n - 1,
                               what="item ids of the model's item table").astype(np.int32),
         "likes_level": levels["likes"],
@@ -176,13 +177,3 @@ def _check_ids(values: np.ndarray, parent: np.ndarray, num_items: int) -> None:
         raise RawDataError(_WHERE, "item_seq", int(parent[index]),
                            f"item ids of the model's item table in 0..{num_items - 1}",
                            repr(values[index].item()))
-
-
-def _cut(item_seq: np.ndarray, max_len: int) -> np.ndarray:
-    """Keep the newest ``max_len`` items (the right end); left-pad with 0 if narrower."""
-    n, width = item_seq.shape
-    if width >= max_len:
-        return np.ascontiguousarray(item_seq[:, width - max_len:])
-    out = np.zeros((n, max_len), dtype=item_seq.dtype)
-    out[:, max_len - width:] = item_seq
-    return out
