@@ -8,9 +8,12 @@ For each scale a raw world of the real shape (3.6M train rows at 1x, 10k valid, 
 at a time, so 2x fits. Then each stage runs in a process of its own, in order:
 
 * ``features``: raw tables → checked features (``feature_engineering`` / ``spark_features``);
-* ``similarity``: popularity and per-row similarity of every split (``semantic_similarity``'s
-  row work / ``spark_similarity``);
-* ``als`` (Spark only, with ``--als``; nothing to compare with): MLlib ALS item factors.
+* ``collaborative``: baskets, pair counts, PMI links and SVD factors of the train histories
+  (``collaborative`` / ``spark_collaborative``);
+* ``similarity``: popularity and per-row similarity of every split, the collaborative
+  statistics included (``semantic_similarity``'s row work / ``spark_similarity``);
+* ``als`` (Spark only, with ``--als``): the collaborative stage with MLlib ALS factors
+  (``params:spark.factors: als``) instead of the SVD.
 
 Measured per stage: wall time of the process (for Spark, JVM start included) and peak
 memory of its whole process tree (the JVM and Python workers included), sampled every
@@ -42,9 +45,11 @@ logger = logging.getLogger("benchmarks.scale")
 
 REAL = {"train": 3_600_000, "valid": 10_000, "test": 379_142, "items": 91_717, "tags": 11_739}
 WIDTH, CHUNK = 100, 1 << 17  # history width; rows generated (= one row group) at a time
-STAGES = {"memory": ("features", "similarity"), "spark": ("features", "similarity")}
+STAGES = {"memory": ("features", "collaborative", "similarity"),
+          "spark": ("features", "collaborative", "similarity")}
 HERE = Path(__file__).resolve().parent
 SIMILARITY = {"threshold": 0.5, "chunk_size": 16384, "device": "cpu"}
+COLLABORATIVE: dict[str, Any] = {}  # the stage's defaults (params:collaborative)
 FEATURES = {"max_len": 100, "seq_width": 100, "tags_width": 5, "emb_dim": 128,
             "level_max": 10, "history_bins": 101, "chunk_rows": 262144}
 
@@ -111,6 +116,7 @@ def _memory_stage(stage: str, raw: Path, work: Path) -> None:
     import pandas as pd
 
     from mmctr.datasets import NpzDataset
+    from mmctr.pipelines.collaborative.nodes import learn_item_factors
     from mmctr.pipelines.feature_engineering.nodes import build_features
     from mmctr.pipelines.semantic_similarity import nodes as sim
 
@@ -127,18 +133,23 @@ def _memory_stage(stage: str, raw: Path, work: Path) -> None:
         (work / "vocab.json").write_text(json.dumps(out["vocab"]))
         return
     vocab = json.loads((work / "vocab.json").read_text())
-    items = npz("items_features").load()
+    if stage == "collaborative":
+        npz("item_collab").save(learn_item_factors(npz("train_features").load(), vocab,
+                                                   COLLABORATIVE)[0])
+        return
+    items, collab = npz("items_features").load(), npz("item_collab").load()
     popularity = sim.item_popularity(npz("train_features").load(), vocab)
     emb = sim.normalise_embeddings(items)
     for split in ("train", "valid", "test"):
         npz(f"{split}_similarity").save(sim.split_similarity(
-            npz(f"{split}_features").load(), emb, SIMILARITY, items, popularity))
+            npz(f"{split}_features").load(), emb, SIMILARITY, items, popularity, collab))
 
 
 def _spark_stage(stage: str, raw: Path, work: Path, cores: int) -> None:
     import pandas as pd
 
     from mmctr.datasets import NpzDataset, ShardedDataset
+    from mmctr.pipelines.spark_collaborative.nodes import learn_item_factors
     from mmctr.pipelines.spark_features.nodes import build_features
     from mmctr.pipelines.spark_similarity import nodes as sim
     from mmctr.spark.session import spark_session
@@ -152,6 +163,7 @@ def _spark_stage(stage: str, raw: Path, work: Path, cores: int) -> None:
         return ShardedDataset(filepath=str(work / name))
 
     items_npz = NpzDataset(filepath=str(work / "items_features.npz"))
+    collab_npz = NpzDataset(filepath=str(work / "item_collab.npz"))
     if stage == "features":
         frames = [spark.read.parquet(str(raw / f"{n}.parquet")) for n in ("train", "valid", "test")]
         items = pd.read_parquet(raw / "item_info.parquet", dtype_backend="pyarrow")
@@ -163,13 +175,17 @@ def _spark_stage(stage: str, raw: Path, work: Path, cores: int) -> None:
         return
     vocab = json.loads((work / "vocab.json").read_text())
     train = shards("train_features").load()
-    if stage == "als":
-        sim.item_factors(train, vocab, {})
+    if stage in ("collaborative", "als"):
+        factors = {"factors": "als"} if stage == "als" else {}
+        collab = learn_item_factors(train, vocab, COLLABORATIVE, factors)[0]
+        if stage == "collaborative":
+            collab_npz.save(collab)
         return
     popularity = sim.item_popularity(train, vocab)
     for split in ("train", "valid", "test"):
         shards(f"{split}_similarity").save(sim.split_similarity(
-            shards(f"{split}_features").load(), items_npz.load(), popularity, SIMILARITY))
+            shards(f"{split}_features").load(), items_npz.load(), popularity, SIMILARITY,
+            collab_npz.load()))
 
 
 # --- measuring a process tree ------------------------------------------------------------
@@ -246,7 +262,7 @@ def render(results: dict[str, Any], machine: str) -> str:
              "| scale | train rows | stage | in memory | Spark |", "|---|---|---|---|---|"]
     for scale, stages in results["scales"].items():
         rows = int(REAL["train"] * float(scale))
-        for stage in ("features", "similarity", "als"):
+        for stage in ("features", "collaborative", "similarity", "als"):
             memory, spark = stages.get(f"memory/{stage}"), stages.get(f"spark/{stage}")
             if memory is None and spark is None:
                 continue

@@ -115,3 +115,33 @@ def test_pair_budget_keeps_a_seeded_share_of_the_baskets(caplog):
     assert 0.1 * full.shape[0] < part.shape[0] < 0.45 * full.shape[0]
     assert "pair_budget" in caplog.text
     assert (basket_matrix(seq, 50, cfg) != part).nnz == 0  # seeded
+
+
+def test_links_lookup_matches_a_scan_of_both_lists():
+    """Links.lookup: the pair's PMI from the first item's list, else the second's, else 0
+    (a brute-force scan); the order of a row does not matter."""
+    from mmctr.data.kernels import Links
+
+    rng = np.random.default_rng(5)
+    num, width = 60, 6
+    ids = np.zeros((num, width), dtype=np.int32)
+    pmi = np.zeros((num, width), dtype=np.float32)
+    for item in range(1, num):
+        chosen = rng.choice(np.arange(1, num), rng.integers(0, width + 1), replace=False)
+        ids[item, :len(chosen)], pmi[item, :len(chosen)] = chosen, rng.random(len(chosen)) + 0.1
+    a, b = rng.integers(0, num, 4000), rng.integers(0, num, 4000)
+
+    def scan(x: int, y: int) -> float:
+        for owner, other in ((x, y), (y, x)):
+            hit = np.flatnonzero((ids[owner] == other) & (other > 0))
+            if len(hit):
+                return float(pmi[owner, hit[0]])
+        return 0.0
+
+    expected = np.array([scan(x, y) for x, y in zip(a, b, strict=True)], dtype=np.float32)
+    assert (expected > 0).sum() > 100
+    np.testing.assert_array_equal(Links.of(ids, pmi).lookup(a, b), expected)
+    flipped = Links.of(ids[:, ::-1], pmi[:, ::-1])
+    np.testing.assert_array_equal(flipped.lookup(a, b), expected)
+    empty = Links.of(np.zeros((num, 0), np.int32), np.zeros((num, 0), np.float32))
+    assert not empty.lookup(a, b).any()

@@ -20,7 +20,7 @@ TINY = {
                  "model": {"embedding_dim": 8, "mm_emb_dim": 8, "dim_feedforward": 16,
                            "first_k_cols": 2, "dcn_hidden_units": [16],
                            "mlp_hidden_units": [8]}},
-    "spark": {"als": {"rank": 4, "max_iter": 2}},
+    "collaborative": {"dim": 4, "min_count": 1},
 }
 
 
@@ -32,9 +32,13 @@ def test_spark_env_runs_the_chain_and_trains_from_shards(kedro_project, spark, m
     run_kedro(kedro_project, env="spark", params=TINY)
 
     similarity = ShardedRows(kedro_project / "data/05_model_input/spark/train_similarity")
-    assert similarity.num_rows == 96 and {"row_stats", "item_seq", "label"} <= set(similarity)
+    assert similarity.num_rows == 96
+    assert {"row_stats", "collab_stats", "item_seq", "label"} <= set(similarity)
+    assert similarity["collab_stats"][:, 6].any()  # targets with a collaborative factor
     stamp = kedro_project / "data/05_model_input/spark/.train_similarity.stamp.json"
     assert json.loads(stamp.read_text())["node"] == "spark_similarity.train_similarity_node"
     submission = pd.read_csv(kedro_project / "data/07_model_output/prediction.csv")
     assert list(submission["ID"]) == list(range(24))
-    assert (kedro_project / "data/05_model_input/item_factors_als.npz").exists()
+    report = json.loads((kedro_project / "data/08_reporting/collaborative.json").read_text())
+    assert report["factors"] == "svd" and report["items_with_factor"] > 0
+    assert (kedro_project / "data/08_reporting/collaborative.png").exists()

@@ -27,19 +27,27 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
 
+from mmctr.config import from_params
+
 __all__ = [
+    "CollaborativeConfig",
     "FactorSettings",
     "basket_matrix",
+    "collaborative_config",
     "cooccurrence",
+    "factors_from_links",
     "item_factors",
     "item_links",
     "pmi_values",
     "ppmi",
+    "run_facts",
 ]
 
 logger = logging.getLogger(__name__)
@@ -62,6 +70,33 @@ class FactorSettings:
     # seeded random share of the baskets is used (logged)
     pair_budget: int = 300_000_000
     seed: int = 2025
+
+
+@dataclasses.dataclass(frozen=True)
+class CollaborativeConfig(FactorSettings):
+    """``params:collaborative``: the factor settings plus what the report shows."""
+
+    neighbours: int = 5  # nearest neighbours listed per example item
+    examples: int = 6  # example items (the most frequent ones and some of middling frequency)
+
+    def __post_init__(self) -> None:
+        for name in ("dim", "window", "min_count", "svd_iterations", "neighbours", "examples",
+                     "links", "min_pairs", "pair_budget"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"collaborative.{name} must be >= 1")
+        if not 0 < self.smoothing <= 1:
+            raise ValueError("collaborative.smoothing must be in (0, 1]")
+
+    @property
+    def factor_settings(self) -> FactorSettings:
+        """The keys :func:`mmctr.data.collaborative.item_factors` reads."""
+        names = {f.name for f in dataclasses.fields(FactorSettings)}
+        return FactorSettings(**{k: v for k, v in dataclasses.asdict(self).items() if k in names})
+
+
+def collaborative_config(params: Mapping[str, Any] | None) -> CollaborativeConfig:
+    """Build the configuration (unknown keys raise)."""
+    return from_params(CollaborativeConfig, params, "params:collaborative")
 
 
 def basket_matrix(
@@ -236,21 +271,44 @@ def item_factors(
     link_ids, link_pmi = item_links(co, pmi, cfg.links, cfg.min_pairs)
     ppmi_nonzeros = int((pmi > 0).sum())
     del co, pmi
-    matrix = links_matrix(link_ids, link_pmi)
     timing["ppmi_s"] = time.perf_counter() - start
-    start = time.perf_counter()
-    has_factor = (basket_count >= cfg.min_count) & (np.diff(matrix.indptr) > 0)
-    has_factor[0] = False
-    factors = _svd_factors(matrix, has_factor, cfg)
-    timing["svd_s"] = time.perf_counter() - start
-    info = {"baskets": int(baskets.shape[0]), "ppmi_nonzeros": ppmi_nonzeros,
-            "link_nonzeros": int(matrix.nnz),
-            "items_with_factor": int(has_factor.sum()), **timing}
+    arrays, info = factors_from_links(link_ids, link_pmi, basket_count, cfg)
+    info = {"baskets": int(baskets.shape[0]), "ppmi_nonzeros": ppmi_nonzeros, **info,
+            **timing, "svd_s": info["svd_s"]}
     logger.info("collaborative: %d baskets, PPMI %d non-zeros, %d of %d items with a factor "
                 "(%.1fs)", info["baskets"], info["ppmi_nonzeros"], info["items_with_factor"],
-                num_items - 1, sum(timing.values()))
+                num_items - 1, info["baskets_s"] + info["ppmi_s"] + info["svd_s"])
+    return arrays, info
+
+
+def factors_from_links(
+    link_ids: np.ndarray, link_pmi: np.ndarray, basket_count: np.ndarray, cfg: FactorSettings,
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """The factors of the kept links (the per-item half of :func:`item_factors`).
+
+    Whoever counted the baskets and pairs (numpy here, Spark in ``mmctr.spark``), the
+    factors are the same: ``TruncatedSVD`` of the symmetric PPMI of the links
+    (:func:`links_matrix`) over the items with ``min_count`` baskets and a link.
+
+    Args:
+        link_ids, link_pmi: (V, links) as :func:`item_links` returns them.
+        basket_count: float32 (V,) baskets each item appears in.
+        cfg: the factor settings.
+
+    Returns:
+        ``item_collab``'s arrays (module doc) and ``{"link_nonzeros",
+        "items_with_factor", "svd_s"}``.
+    """
+    start = time.perf_counter()
+    matrix = links_matrix(link_ids, link_pmi)
+    has_factor = (np.asarray(basket_count) >= cfg.min_count) & (np.diff(matrix.indptr) > 0)
+    has_factor[0] = False
+    factors = _svd_factors(matrix, has_factor, cfg)
+    info = {"link_nonzeros": int(matrix.nnz), "items_with_factor": int(has_factor.sum()),
+            "svd_s": time.perf_counter() - start}
     return {"factors": factors, "has_factor": has_factor.astype(np.int8),
-            "basket_count": basket_count, "link_ids": link_ids, "link_pmi": link_pmi}, info
+            "basket_count": np.asarray(basket_count, dtype=np.float32), "link_ids": link_ids,
+            "link_pmi": link_pmi}, info
 
 
 def _svd_factors(matrix: sparse.csr_matrix, keep: np.ndarray, cfg: FactorSettings) -> np.ndarray:
@@ -267,3 +325,20 @@ def _svd_factors(matrix: sparse.csr_matrix, keep: np.ndarray, cfg: FactorSetting
     factors[kept, :dim] = (u / scale).astype(np.float32)  # U Σ^½
     return factors
 
+
+
+#: what the run's facts say when no item has a factor
+NO_FACTORS = ("no item has a collaborative factor (the train histories are empty or too short): "
+              "the model and the baseline rely on content alone")
+
+
+def run_facts(arrays: dict[str, np.ndarray], info: dict[str, Any], seconds: float
+              ) -> dict[str, Any]:
+    """``info`` completed for the report: items with links, seconds, and the content
+    fallback (warned in the log, carried to the run summary) when no item has a factor."""
+    info = {**info, "items_with_links": int((arrays["link_ids"][:, 0] > 0).sum()),
+            "seconds": seconds, "fallback": None}
+    if info["items_with_factor"] == 0:
+        info["fallback"] = NO_FACTORS
+        logger.warning("collaborative: %s", NO_FACTORS)
+    return info

@@ -10,8 +10,10 @@ memory is bounded by the chunk sizes, never by the number of items or rows:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,6 +23,8 @@ from tqdm.auto import tqdm
 from mmctr.errors import ParameterError
 
 __all__ = [
+    "Links",
+    "prepare_collab",
     "COLLAB_STATS",
     "ROW_STATS",
     "collab_stats",
@@ -281,7 +285,7 @@ def collaborative_statistics(
     threshold: float,
     chunk: int,
     device: torch.device,
-    links: tuple[np.ndarray, np.ndarray] | None = None,
+    links: Links | tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Target-history statistics on the collaborative factors (:data:`COLLAB_STATS`).
 
@@ -298,8 +302,9 @@ def collaborative_statistics(
         threshold: ``collab_count_above`` counts cosines above it.
         chunk, device: as :func:`history_similarity`.
         links: ``(ids, pmi)`` int (V, K), float (V, K): each item's co-consumption links
-            (0 = none); the PMI of each (target, history item) pair is looked up in both
-            items' lists. None: those four columns are 0.
+            (0 = none), or the same as :class:`Links` (prepared once); the PMI of each
+            (target, history item) pair is looked up in the target's list, then the
+            history item's. None: those four columns are 0.
 
     Returns:
         float32 (N, len(COLLAB_STATS)); 0 for an empty history or a target without a factor.
@@ -319,8 +324,9 @@ def collaborative_statistics(
 
     pmi = np.zeros(seq.shape, dtype=np.float32)
     if links is not None:
-        pmi[real] = _link_lookup(np.broadcast_to(np.asarray(item_id)[:, None], seq.shape)[real],
-                                 seq[real], *links)
+        links = links if isinstance(links, Links) else Links.of(*links)
+        pmi[real] = links.lookup(np.broadcast_to(np.asarray(item_id)[:, None], seq.shape)[real],
+                                 seq[real])
     count = np.maximum(real.sum(axis=1), 1)
     newest = real[:, -3:]
     return np.column_stack([
@@ -353,16 +359,27 @@ def collab_stats(
     Args:
         item_seq, item_id: as :func:`collaborative_statistics`.
         item_collab: ``factors`` (V, d), ``has_factor`` (V,), optional ``link_ids`` and
-            ``link_pmi`` (V, K).
+            ``link_pmi`` (V, K); or :func:`prepare_collab`'s tables.
         threshold, chunk, device: as :func:`collaborative_statistics`.
 
     Returns:
         float32 (N, len(COLLAB_STATS)).
     """
-    links = ((item_collab["link_ids"], item_collab["link_pmi"])
-             if "link_ids" in item_collab else None)
-    return collaborative_statistics(item_seq, item_id, l2_normalise(item_collab["factors"]),
-                                    item_collab["has_factor"], threshold, chunk, device, links)
+    tables = prepare_collab(item_collab)
+    return collaborative_statistics(item_seq, item_id, tables["unit"], tables["has_factor"],
+                                    threshold, chunk, device, tables.get("links"))
+
+
+def prepare_collab(item_collab: Mapping[str, Any]) -> dict[str, Any]:
+    """The tables :func:`collab_stats` reads, made once: ``unit`` factors, ``has_factor``
+    and, with links, :class:`Links` (already prepared tables are returned as they are)."""
+    if "unit" in item_collab:
+        return dict(item_collab)
+    out: dict[str, Any] = {"unit": l2_normalise(item_collab["factors"]),
+                           "has_factor": np.asarray(item_collab["has_factor"])}
+    if "link_ids" in item_collab:
+        out["links"] = Links.of(item_collab["link_ids"], item_collab["link_pmi"])
+    return out
 
 
 def subset_collab(item_collab: Mapping[str, np.ndarray], used: np.ndarray
@@ -387,21 +404,44 @@ def subset_collab(item_collab: Mapping[str, np.ndarray], used: np.ndarray
     return out
 
 
-def _link_lookup(a: np.ndarray, b: np.ndarray, ids: np.ndarray, pmi: np.ndarray) -> np.ndarray:
-    """PMI of the pairs (a[i], b[i]) from either item's link list (0 when neither lists it)."""
-    num, k = ids.shape
-    owner = np.repeat(np.arange(num, dtype=np.int64), k)
-    flat, vals = ids.reshape(-1).astype(np.int64), pmi.reshape(-1)
-    kept = flat > 0
-    keys = np.concatenate([owner[kept] * num + flat[kept], flat[kept] * num + owner[kept]])
-    vals = np.concatenate([vals[kept], vals[kept]])
-    order = np.argsort(keys, kind="stable")
-    keys, vals = keys[order], vals[order]
-    if not len(keys):
-        return np.zeros(len(a), dtype=np.float32)
-    query = a.astype(np.int64) * num + b
-    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
-    return np.where(keys[pos] == query, vals[pos], 0.0).astype(np.float32)
+@dataclasses.dataclass(frozen=True)
+class Links:
+    """Every item's co-consumption links, each row sorted by item id (0s first), so a pair
+    is found by a binary search within its row: no table the size of all pairs is built,
+    and a process that scores many batches (Spark, serving) prepares it once."""
+
+    ids: np.ndarray  # int (V, K), rows ascending
+    pmi: np.ndarray  # float32 (V, K), aligned with ids
+
+    @classmethod
+    def of(cls, ids: np.ndarray, pmi: np.ndarray) -> Links:
+        """From ``item_links``' (ids, pmi) in any order within a row."""
+        ids = np.asarray(ids)
+        order = np.argsort(ids, axis=1, kind="stable")
+        return cls(np.take_along_axis(ids, order, axis=1),
+                   np.take_along_axis(np.asarray(pmi, dtype=np.float32), order, axis=1))
+
+    def _find(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether ``b[i]`` is in ``a[i]``'s row, and the PMI stored there."""
+        width = self.ids.shape[1]
+        lo, hi = np.zeros(len(a), dtype=np.int64), np.full(len(a), width, dtype=np.int64)
+        for _ in range(max(width, 1).bit_length()):  # binary search, every row at once
+            mid = (lo + hi) // 2
+            below = self.ids[a, np.minimum(mid, width - 1)] < b
+            open_ = lo < hi
+            lo = np.where(open_ & below, mid + 1, lo)
+            hi = np.where(open_ & ~below, mid, hi)
+        pos = np.minimum(lo, width - 1)
+        return (self.ids[a, pos] == b) & (b > 0), self.pmi[a, pos]
+
+    def lookup(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """PMI of the pairs (a[i], b[i]) from a's list, else b's (0 when neither lists it)."""
+        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        if not self.ids.shape[1] or not len(a):
+            return np.zeros(len(a), dtype=np.float32)
+        hit_a, pmi_a = self._find(a, b)
+        hit_b, pmi_b = self._find(b, a)
+        return np.where(hit_a, pmi_a, np.where(hit_b, pmi_b, 0.0)).astype(np.float32)
 
 
 def row_statistics(

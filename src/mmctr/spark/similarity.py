@@ -3,19 +3,26 @@
 Item popularity is two Spark aggregations (counts per item). The per-row similarity runs
 as ``mapInArrow``: each Arrow batch of a split becomes numpy arrays and goes through
 :func:`mmctr.data.kernels.history_similarity` and :func:`~mmctr.data.kernels.row_statistics`
-on the executor, with the item table broadcast once per executor. There is no second
-implementation of any statistic.
+on the executor, with the item table broadcast once per executor; with the collaborative
+tables, :func:`~mmctr.data.kernels.collab_stats` too (its tables prepared once per Python
+worker). There is no second implementation of any statistic.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from mmctr.data.kernels import history_similarity, row_statistics
+from mmctr.data.kernels import (
+    collab_stats,
+    history_similarity,
+    prepare_collab,
+    row_statistics,
+)
 from mmctr.data.shards import arrays_table, table_arrays
 
 __all__ = ["ROWS_SCHEMA", "item_popularity", "similarity_batches", "split_similarity"]
@@ -23,7 +30,10 @@ __all__ = ["ROWS_SCHEMA", "item_popularity", "similarity_batches", "split_simila
 #: the model-input rows a similarity shard holds: features, then similarity
 ROWS_SCHEMA = ("row long, item_seq array<int>, item_id int, likes_level int, views_level int, "
                "user_id long{label}, hist_sim array<float>, sim_stats array<float>, "
-               "row_stats array<float>")
+               "row_stats array<float>{collab}")
+
+#: prepared collaborative tables per broadcast, kept by each Python worker across tasks
+_PREPARED: dict[str, dict[str, Any]] = {}
 
 
 def item_popularity(train: Any, num_items: int) -> dict[str, np.ndarray]:
@@ -45,10 +55,12 @@ def item_popularity(train: Any, num_items: int) -> dict[str, np.ndarray]:
     return {"target_count": target, "history_count": history}
 
 
-def similarity_batches(batches: Iterator[pa.RecordBatch], tables: Mapping[str, np.ndarray],
-                       threshold: float, chunk: int) -> Iterator[pa.RecordBatch]:
+def similarity_batches(batches: Iterator[pa.RecordBatch], tables: Mapping[str, Any],
+                       threshold: float, chunk: int, collab: Mapping[str, Any] | None = None
+                       ) -> Iterator[pa.RecordBatch]:
     """``mapInArrow`` body: each batch's features plus ``hist_sim``, ``sim_stats``,
-    ``row_stats`` from the numpy kernels (on this executor's CPU, one thread)."""
+    ``row_stats`` (and ``collab_stats`` with ``collab``, :func:`prepare_collab`'s tables)
+    from the numpy kernels (on this executor's CPU, one thread)."""
     import torch
 
     torch.set_num_threads(1)
@@ -62,11 +74,14 @@ def similarity_batches(batches: Iterator[pa.RecordBatch], tables: Mapping[str, n
                                tables["popularity"], chunk, cpu)
         out = {**rows, "item_seq": seq, "hist_sim": hist_sim, "sim_stats": sim_stats,
                "row_stats": stats}
+        if collab is not None:
+            out["collab_stats"] = collab_stats(seq, target, collab, threshold, chunk, cpu)
         yield from arrays_table(out, fixed_size=False).to_batches()
 
 
 def split_similarity(frame: Any, item_emb: np.ndarray, item_tags: np.ndarray,
-                     popularity: Mapping[str, np.ndarray], threshold: float, chunk: int) -> Any:
+                     popularity: Mapping[str, np.ndarray], threshold: float, chunk: int,
+                     item_collab: Mapping[str, np.ndarray] | None = None) -> Any:
     """One split's model-input rows with their similarity columns (lazy DataFrame).
 
     Args:
@@ -75,16 +90,29 @@ def split_similarity(frame: Any, item_emb: np.ndarray, item_tags: np.ndarray,
         item_tags: int (V, K).
         popularity: :func:`item_popularity`'s counts.
         threshold, chunk: ``params:semantic_similarity``'s.
+        item_collab: the collaborative stage's tables; adds ``collab_stats``.
     """
     spark = frame.sparkSession
     tables = spark.sparkContext.broadcast({
         "emb": np.ascontiguousarray(item_emb, dtype=np.float32),
         "tags": np.asarray(item_tags),
         "popularity": np.stack([popularity["target_count"], popularity["history_count"]], 1)})
+    collab = None if item_collab is None else spark.sparkContext.broadcast(
+        {k: np.asarray(item_collab[k]) for k in ("factors", "has_factor", "link_ids", "link_pmi")
+         if k in item_collab})
     labelled = "label" in frame.columns
-    schema = ROWS_SCHEMA.format(label=", label float" if labelled else "")
+    schema = ROWS_SCHEMA.format(label=", label float" if labelled else "",
+                                collab=", collab_stats array<float>" if collab else "")
+
+    key = uuid.uuid4().hex  # names this broadcast in the workers' cache
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        yield from similarity_batches(batches, tables.value, threshold, chunk)
+        prepared = None
+        if collab is not None:
+            if key not in _PREPARED:
+                _PREPARED.clear()  # one run's tables at a time
+                _PREPARED[key] = prepare_collab(collab.value)
+            prepared = _PREPARED[key]
+        yield from similarity_batches(batches, tables.value, threshold, chunk, prepared)
 
     return frame.mapInArrow(run, schema)

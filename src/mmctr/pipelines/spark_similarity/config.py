@@ -1,29 +1,14 @@
-"""``params:spark``: the settings only the Spark stages have (ALS item factors)."""
+"""``params:spark`` checked before any node runs (the dataclass: :mod:`mmctr.spark.config`)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from mmctr.config import from_params
 from mmctr.parameters import register
-from mmctr.spark.factors import AlsConfig
+from mmctr.spark.config import FACTOR_SOURCES, SparkConfig, config
 
-__all__ = ["SparkConfig", "config"]
-
-
-@dataclasses.dataclass(frozen=True)
-class SparkConfig:
-    """The ``params:spark`` block."""
-
-    als: AlsConfig = AlsConfig()
-
-
-def config(params: Mapping[str, Any] | None) -> SparkConfig:
-    block = dict(params or {})
-    als = from_params(AlsConfig, block.pop("als", None), "params:spark.als")
-    return dataclasses.replace(from_params(SparkConfig, block, "params:spark"), als=als)
+__all__ = ["FACTOR_SOURCES", "SparkConfig", "config"]
 
 
 @register("spark")

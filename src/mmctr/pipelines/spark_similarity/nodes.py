@@ -1,4 +1,4 @@
-"""spark_similarity nodes: item popularity, per-row similarity and ALS factors on Spark.
+"""spark_similarity nodes: item popularity and per-row similarity on Spark.
 
 The per-item half of ``semantic_similarity`` (neighbours, RQ codes) stays where it is:
 it reads the item table only. Here the row work runs on the executors through
@@ -15,11 +15,10 @@ import numpy as np
 
 from mmctr.data.kernels import l2_normalise
 from mmctr.data.shards import ShardedRows
-from mmctr.pipelines.spark_similarity.config import config
-from mmctr.spark import factors, similarity
+from mmctr.spark import similarity
 from mmctr.spark.session import shards_frame
 
-__all__ = ["item_factors", "item_popularity", "split_similarity"]
+__all__ = ["item_popularity", "split_similarity"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +34,8 @@ def item_popularity(train_features: ShardedRows, vocab: Mapping[str, int]
 
 
 def split_similarity(features: ShardedRows, item_features: Mapping[str, np.ndarray],
-                     popularity: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> Any:
+                     popularity: Mapping[str, np.ndarray], params: Mapping[str, Any],
+                     item_collab: Mapping[str, np.ndarray] | None = None) -> Any:
     """One split's rows with ``hist_sim``, ``sim_stats``, ``row_stats`` (lazy DataFrame).
 
     Args:
@@ -43,6 +43,8 @@ def split_similarity(features: ShardedRows, item_features: Mapping[str, np.ndarr
         item_features: the item table the model reads (``item_features_embedded``).
         popularity: :func:`item_popularity`'s counts.
         params: ``params:semantic_similarity`` (``threshold``, ``chunk_size``).
+        item_collab: the collaborative stage's tables (``spark_collaborative``); adds
+            ``collab_stats``.
 
     Returns:
         A Spark DataFrame of the features and their similarity columns; saved as shards.
@@ -50,18 +52,5 @@ def split_similarity(features: ShardedRows, item_features: Mapping[str, np.ndarr
     emb = l2_normalise(item_features["item_emb"])
     return similarity.split_similarity(shards_frame(features), emb, item_features["item_tags"],
                                        popularity, float(params["threshold"]),
-                                       int(params["chunk_size"]))
+                                       int(params["chunk_size"]), item_collab)
 
-
-def item_factors(train_features: ShardedRows, vocab: Mapping[str, int],
-                 params: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Collaborative item factors by MLlib ALS (implicit train feedback).
-
-    Returns:
-        ``{"item_factors": float32 (V, rank)}``; row 0 and unseen items all 0.
-    """
-    cfg = config(params).als
-    out = factors.item_factors(shards_frame(train_features), int(vocab["item"]), cfg)
-    logger.info("ALS item factors: %d items of %d seen, rank %d",
-                int(out.any(axis=1).sum()), len(out) - 1, cfg.rank)
-    return {"item_factors": out}
