@@ -24,6 +24,7 @@ from mmctr.data.kernels import (
     row_statistics,
 )
 from mmctr.data.shards import arrays_table, table_arrays
+from mmctr.spark.shards import WorkerShards
 
 __all__ = ["ROWS_SCHEMA", "item_popularity", "similarity_batches", "split_similarity"]
 
@@ -82,7 +83,8 @@ def similarity_batches(batches: Iterator[pa.RecordBatch], tables: Mapping[str, A
 def split_similarity(frame: Any, item_emb: np.ndarray, item_tags: np.ndarray,
                      popularity: Mapping[str, np.ndarray], threshold: float, chunk: int,
                      item_collab: Mapping[str, np.ndarray] | None = None) -> Any:
-    """One split's model-input rows with their similarity columns (lazy DataFrame).
+    """One split's model-input rows with their similarity columns, written by the Python
+    workers when saved (:class:`~mmctr.spark.shards.WorkerShards`: lazy).
 
     Args:
         frame: the split's features (``split_features``' columns).
@@ -115,4 +117,4 @@ def split_similarity(frame: Any, item_emb: np.ndarray, item_tags: np.ndarray,
             prepared = _PREPARED[key]
         yield from similarity_batches(batches, tables.value, threshold, chunk, prepared)
 
-    return frame.mapInArrow(run, schema)
+    return WorkerShards(frame, run, schema)

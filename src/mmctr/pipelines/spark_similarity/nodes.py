@@ -47,7 +47,8 @@ def split_similarity(features: ShardedRows, item_features: Mapping[str, np.ndarr
             ``collab_stats``.
 
     Returns:
-        A Spark DataFrame of the features and their similarity columns; saved as shards.
+        The features and their similarity columns (:class:`~mmctr.spark.shards.WorkerShards`,
+        lazy): the Python workers write the shards when the catalog saves them.
     """
     emb = l2_normalise(item_features["item_emb"])
     return similarity.split_similarity(shards_frame(features), emb, item_features["item_tags"],
