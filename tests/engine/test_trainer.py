@@ -94,6 +94,37 @@ def test_embedding_tables_get_their_own_learning_rate(tiny_data):
     assert tables and all(any(p is t for p in groups[0.3]) for t in tables)
     assert all(not any(p is t for t in tables) for p in groups[CFG.learning_rate])
     assert len(make_optimizer(model, CFG, torch.device("cpu")).param_groups) == 1
+def test_frozen_tables_stop_learning_after_their_epoch_and_resume_frozen(tiny_data, tmp_path):
+    """freeze_tables_after=1: the tables keep their epoch-1 values, the dense layers go on;
+    a run interrupted after epoch 2 resumes with the tables still frozen."""
+    snapshots = []
+    cfg = dataclasses.replace(CFG, epochs=3, patience=10, freeze_tables_after=1)
+    torch.manual_seed(cfg.seed)
+    model = TinyModel(tiny_data["num_items"])
+
+    def keep(row):
+        snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+        return False
+
+    train_model(cfg, model, tiny_data["train"], tiny_data["valid"], tiny_data["items"],
+                on_epoch_end=keep)
+    first, last = snapshots[0], snapshots[-1]
+    for table in ("items.weight", "levels.weight"):
+        assert torch.equal(first[table], last[table]), table
+    assert not torch.equal(first["proj.weight"], last["proj.weight"])
+    # off: the tables move in every epoch
+    _, free = _train(tiny_data, dataclasses.replace(cfg, freeze_tables_after=0))
+    assert not torch.equal(free.state_dict["items.weight"], last["items.weight"])
+    # resume: the tables' rate of 0 comes back with the optimizer's state
+    ckpt = dataclasses.replace(cfg, checkpoint_dir=str(tmp_path))
+    _, full = _train(tiny_data, ckpt)
+    with killed_after_saves(2), pytest.raises(KeyboardInterrupt):
+        _train(tiny_data, ckpt)
+    _, resumed = _train(tiny_data, ckpt)
+    for key in full.state_dict:
+        assert torch.equal(full.state_dict[key], resumed.state_dict[key]), key
+
+
 def test_epoch_callback_sees_each_row_and_can_stop_or_abort(tiny_data):
     seen = []
 

@@ -74,9 +74,11 @@ def _assert_same_collab(found, expected):
     np.testing.assert_allclose(found["factors"], expected["factors"], rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize("by_user, dedupe", [(True, True), (False, True), (False, False)])
-def test_item_collab_equals_the_in_memory_stage(both, by_user, dedupe):
-    cfg = FactorSettings(**SETTINGS, by_user=by_user, dedupe=dedupe)
+@pytest.mark.parametrize("by_user, dedupe, block_pairs", [
+    (True, True, 10**9), (True, True, 500), (False, True, 10**9), (False, False, 2000)])
+def test_item_collab_equals_the_in_memory_stage(both, by_user, dedupe, block_pairs):
+    """Whether the pair count is one block or many (one Spark task each), the same tables."""
+    cfg = FactorSettings(**SETTINGS, by_user=by_user, dedupe=dedupe, block_pairs=block_pairs)
     train, vocab = both["ref"]["train"], both["ref"]["vocab"]
     expected, info = item_factors(train["item_seq"], vocab["item"], cfg, train["user_id"])
     found, found_info = collaborative.item_collab(shards_frame(both["shards"]["train"]),

@@ -40,11 +40,15 @@ __all__ = [
     "CollaborativeConfig",
     "FactorSettings",
     "basket_matrix",
+    "block_links",
     "collaborative_config",
     "cooccurrence",
+    "cooccurrence_totals",
     "factors_from_links",
     "item_factors",
+    "item_blocks",
     "item_links",
+    "links_of_baskets",
     "pmi_values",
     "ppmi",
     "run_facts",
@@ -69,6 +73,9 @@ class FactorSettings:
     # bound on Σ basket size² (the co-occurrence product's work and memory): beyond it a
     # seeded random share of the baskets is used (logged)
     pair_budget: int = 300_000_000
+    # pair products per block of items whose co-occurrence rows are made at once (bounds
+    # the memory of the pair count: ~40 B per product)
+    block_pairs: int = 50_000_000
     seed: int = 2025
 
 
@@ -81,7 +88,7 @@ class CollaborativeConfig(FactorSettings):
 
     def __post_init__(self) -> None:
         for name in ("dim", "window", "min_count", "svd_iterations", "neighbours", "examples",
-                     "links", "min_pairs", "pair_budget"):
+                     "links", "min_pairs", "pair_budget", "block_pairs"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"collaborative.{name} must be >= 1")
         if not 0 < self.smoothing <= 1:
@@ -169,14 +176,83 @@ def cooccurrence(baskets: sparse.csr_matrix) -> sparse.csr_matrix:
     return co
 
 
-def pmi_values(co: sparse.csr_matrix, smoothing: float) -> np.ndarray:
-    """PMI of every stored pair of ``co`` (aligned with ``co.data``; may be negative)."""
-    count = np.asarray(co.sum(axis=1)).ravel()  # (V,) co-occurrences of each item
+def pmi_values(co: sparse.csr_matrix, smoothing: float, count: np.ndarray | None = None,
+               first_row: int = 0) -> np.ndarray:
+    """PMI of every stored pair of ``co`` (aligned with ``co.data``; may be negative).
+
+    Args:
+        co: co-occurrence counts, the whole matrix or the rows ``first_row…`` of it.
+        smoothing: context-count exponent α.
+        count: (V,) every item's co-occurrences (:func:`cooccurrence_totals`); None: the row
+            sums of ``co``, which must then be the whole matrix.
+        first_row: the item of ``co``'s first row.
+    """
+    if count is None:
+        count = np.asarray(co.sum(axis=1)).ravel()  # (V,) co-occurrences of each item
     if count.sum() == 0:
         return np.zeros(co.nnz)
     context = count**smoothing
-    rows = np.repeat(np.arange(co.shape[0]), np.diff(co.indptr))
+    rows = first_row + np.repeat(np.arange(co.shape[0]), np.diff(co.indptr))
     return np.log(co.data * context.sum() / (count[rows] * context[co.indices]))
+
+
+def cooccurrence_totals(baskets: sparse.csr_matrix) -> np.ndarray:
+    """Every item's co-occurrences, ``Σ_j C_ij`` = Σ over its baskets of (size − 1), float64 (V,):
+    the row sums of :func:`cooccurrence` without making it."""
+    sizes = np.diff(baskets.indptr).astype(np.float64)
+    return np.asarray(baskets.T @ (sizes - 1.0)).ravel()
+
+
+def item_blocks(baskets: sparse.csr_matrix, block_pairs: int, at_least: int = 1
+                ) -> list[tuple[int, int]]:
+    """Ranges of item ids whose co-occurrence rows hold about ``block_pairs`` pair products
+    each (at least ``at_least`` ranges): the pieces :func:`block_links` works on."""
+    sizes = np.diff(baskets.indptr).astype(np.float64)
+    work = np.asarray(baskets.T @ sizes).ravel()  # (V,) pair products of each item's row
+    blocks = max(at_least, int(np.ceil(work.sum() / max(block_pairs, 1))), 1)
+    edges = np.searchsorted(np.cumsum(work), work.sum() * np.arange(1, blocks) / blocks)
+    bounds = np.unique(np.concatenate([[0], edges, [baskets.shape[1]]]))
+    return [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def block_links(baskets: sparse.csr_matrix, by_item: sparse.csc_matrix, count: np.ndarray,
+                lo: int, hi: int, cfg: FactorSettings) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`item_links` of the items ``lo…hi−1``, from their rows of the co-occurrence.
+
+    Args:
+        baskets: binary (B, V) CSR; ``by_item`` the same as CSC (column slices).
+        count: :func:`cooccurrence_totals` of ``baskets``.
+        lo, hi: the item range.
+        cfg: the factor settings.
+
+    Returns:
+        ``(ids, pmi, positive)``: (hi − lo, links) each and the number of positive-PMI pairs.
+    """
+    co = (by_item[:, lo:hi].T @ baskets).tocsr().astype(np.float64)  # (hi - lo, V)
+    co.setdiag(0.0, k=lo)  # no item co-occurs with itself
+    co.eliminate_zeros()
+    co.sort_indices()
+    pmi = pmi_values(co, cfg.smoothing, count, lo)
+    ids, values = item_links(co, pmi, cfg.links, cfg.min_pairs)
+    return ids, values, int((pmi > 0).sum())
+
+
+def links_of_baskets(baskets: sparse.csr_matrix, cfg: FactorSettings
+                     ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every item's links (:func:`item_links`), one block of items at a time
+    (:func:`block_links`), so the co-occurrence matrix is never held whole.
+
+    Returns:
+        ``(ids, pmi, positive)``: (V, links) each, and the positive-PMI pairs.
+    """
+    by_item, count = baskets.tocsc(), cooccurrence_totals(baskets)
+    parts = [block_links(baskets, by_item, count, lo, hi, cfg)
+             for lo, hi in item_blocks(baskets, cfg.block_pairs)]
+    if not parts:
+        width = (0, cfg.links)
+        return np.zeros(width, np.int32), np.zeros(width, np.float32), 0
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+            sum(p[2] for p in parts))
 
 
 def ppmi(baskets: sparse.csr_matrix, smoothing: float) -> sparse.csr_matrix:
@@ -214,7 +290,7 @@ def item_links(
     # one sort key: by row, then shared baskets, then PMI (a fraction below 1), descending
     tie = co.data[keep] + pmi[keep] / (pmi[keep].max() + 1.0)
     key = rows[keep] * (co.data[keep].max() + 2.0) - tie
-    order = keep[np.argsort(key)]
+    order = keep[np.argsort(key, kind="stable")]  # exact ties: by column
     first = np.searchsorted(rows[order], np.arange(num))  # start of each row's run
     rank = np.arange(len(order)) - first[rows[order]]
     order, rank = order[rank < links], rank[rank < links]
@@ -266,11 +342,7 @@ def item_factors(
     basket_count = np.asarray(baskets.sum(axis=0)).ravel().astype(np.float32)  # (V,)
     timing["baskets_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    co = cooccurrence(baskets)
-    pmi = pmi_values(co, cfg.smoothing)
-    link_ids, link_pmi = item_links(co, pmi, cfg.links, cfg.min_pairs)
-    ppmi_nonzeros = int((pmi > 0).sum())
-    del co, pmi
+    link_ids, link_pmi, ppmi_nonzeros = links_of_baskets(baskets, cfg)
     timing["ppmi_s"] = time.perf_counter() - start
     arrays, info = factors_from_links(link_ids, link_pmi, basket_count, cfg)
     info = {"baskets": int(baskets.shape[0]), "ppmi_nonzeros": ppmi_nonzeros, **info,

@@ -1,24 +1,22 @@
-"""The collaborative stage's row work on Spark: baskets, pair counts, PMI links.
+"""The collaborative stage's row work on Spark: baskets from the rows, links per item block.
 
-The in-memory recipe (:mod:`mmctr.data.collaborative`) in three Spark steps, whose only
-results that reach the driver are per item:
+The in-memory recipe (:mod:`mmctr.data.collaborative`) in three steps:
 
-1. **baskets**: the newest ``window`` history items of every train row, one basket per
-   user (``by_user``) or per row (identical row baskets once with ``dedupe``); each
-   (basket, item) pair once. Beyond ``pair_budget`` (Σ basket size²) a seeded share of
-   the baskets is kept, chosen by a hash of the basket key (the in-memory path draws its
-   own share: the two agree whenever the budget holds);
-2. **pairs**: every ordered pair of distinct items of a basket, counted over baskets
-   (``C_ij``, the co-occurrence matrix without its diagonal), and per item its total
-   ``Σ_j C_ij``;
-3. **links**: the PMI of every pair with ``C_ij ≥ min_pairs``, computed by
-   :func:`mmctr.data.collaborative.pmi_values`' formula in numpy on the executors
-   (``mapInArrow``), and each item's ``links`` best (most shared baskets, then PMI).
+1. **baskets** (Spark SQL over the rows): the newest ``window`` history items of every train
+   row, one basket per user (``by_user``) or per row (identical row baskets once with
+   ``dedupe``); each (basket, item) pair once. Beyond ``pair_budget`` (Σ basket size²) a
+   seeded share of the baskets is kept, chosen by a hash of the basket key (the in-memory
+   path draws its own share: the two agree whenever the budget holds);
+2. the (basket, item) pairs reach the driver as the baskets × items matrix: its size is
+   bounded by ``pair_budget``, whatever the number of rows;
+3. **links per block of items** (Spark tasks): the matrix is broadcast, and each task makes
+   its items' rows of the co-occurrence, their PMI and their best links with
+   :func:`mmctr.data.collaborative.block_links`, the function the in-memory stage runs
+   block after block. Only (items, links) tables come back.
 
 The driver then makes the factors from the links exactly as the in-memory stage does
 (:func:`mmctr.data.collaborative.factors_from_links`), so both paths give the same
-``item_collab`` (integers exactly, floats within rounding). Optionally the factors are
-MLlib ALS's instead (:mod:`mmctr.spark.factors`).
+``item_collab``. Optionally the factors are MLlib ALS's instead (:mod:`mmctr.spark.factors`).
 """
 
 from __future__ import annotations
@@ -30,10 +28,17 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from scipy import sparse
 
-from mmctr.data.collaborative import FactorSettings, factors_from_links
+from mmctr.data.collaborative import (
+    FactorSettings,
+    block_links,
+    cooccurrence_totals,
+    factors_from_links,
+    item_blocks,
+)
 
-__all__ = ["basket_items", "coverage_counts", "item_collab", "item_links", "pair_counts"]
+__all__ = ["basket_items", "basket_matrix", "coverage_counts", "item_collab", "links"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,70 +80,46 @@ def _within_budget(pairs: Any, cfg: FactorSettings) -> Any:
     return pairs.where(draw < share)
 
 
-def pair_counts(pairs: Any) -> Any:
-    """``(i int, j int, c long)``: baskets holding both items, for every ordered pair i ≠ j."""
-    from pyspark.sql import functions as F
+def basket_matrix(pairs: Any, num_items: int) -> sparse.csr_matrix:
+    """The (basket, item) pairs as the binary baskets × items CSR matrix, on the driver.
 
-    baskets = pairs.groupBy("basket").agg(F.collect_list("item").alias("items"))
-    ordered = (baskets.select(F.explode("items").alias("i"), "items")
-               .select("i", F.explode("items").alias("j")).where(F.col("i") != F.col("j")))
-    return ordered.groupBy("i", "j").agg(F.count("*").alias("c"))
-
-
-def _pmi_batches(batches: Iterator[pa.RecordBatch], count: np.ndarray, context: np.ndarray,
-                 total: float) -> Iterator[pa.RecordBatch]:
-    """``mapInArrow`` body: each pair's PMI, the in-memory formula in float64 numpy."""
-    for batch in batches:
-        i = batch.column("i").to_numpy()
-        j = batch.column("j").to_numpy()
-        c = batch.column("c").to_numpy().astype(np.float64)
-        pmi = np.log(c * total / (count[i] * context[j]))
-        yield pa.RecordBatch.from_arrays([pa.array(i), pa.array(j), pa.array(c), pa.array(pmi)],
-                                         names=["i", "j", "c", "pmi"])
-
-
-def item_links(counts: Any, num_items: int, cfg: FactorSettings
-               ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Each item's ``links`` most co-consumed items (module doc, step 3).
-
-    Args:
-        counts: :func:`pair_counts`' DataFrame.
-        num_items: the vocabulary size V.
-        cfg: the factor settings (``smoothing``, ``min_pairs``, ``links``).
-
-    Returns:
-        ``(ids, pmi, positive)``: int32 (V, links) (0 = none), float32 (V, links), best
-        first, as :func:`mmctr.data.collaborative.item_links`; and how many pairs have a
-        positive PMI.
+    Its size is bounded by ``pair_budget`` (Σ basket size² ≥ its entries), not by the rows.
+    Baskets are numbered in the order of their keys.
     """
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    table = pairs.toArrow()
+    if table is None or not table.num_rows:
+        return sparse.csr_matrix((0, num_items), dtype=np.float32)
+    keys, items = table.column("basket").to_numpy(), table.column("item").to_numpy()
+    _, basket = np.unique(keys, return_inverse=True)
+    return sparse.csr_matrix((np.ones(len(items), dtype=np.float32), (basket, items)),
+                             shape=(int(basket.max()) + 1, num_items))
 
-    count = np.zeros(num_items, dtype=np.float64)
-    for row in counts.groupBy("i").agg(F.sum("c").alias("n")).collect():
-        count[row["i"]] = row["n"]
-    ids = np.zeros((num_items, cfg.links), dtype=np.int32)
-    values = np.zeros((num_items, cfg.links), dtype=np.float32)
-    if count.sum() == 0:
-        return ids, values, 0
-    context = count**cfg.smoothing
-    total = float(context.sum())
-    tables = counts.sparkSession.sparkContext.broadcast((count, context, total))
 
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        yield from _pmi_batches(batches, *tables.value)
+def links(spark: Any, baskets: sparse.csr_matrix, cfg: FactorSettings
+          ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every item's links, one block of items per Spark task (module doc, steps 2-3).
 
-    pmi = counts.mapInArrow(run, "i int, j int, c double, pmi double").where(F.col("pmi") > 0)
-    positive = pmi.count()
-    best = Window.partitionBy("i").orderBy(F.col("c").desc(), F.col("pmi").desc(), F.col("j"))
-    kept = (pmi.where(F.col("c") >= cfg.min_pairs)
-            .withColumn("rank", F.row_number().over(best) - 1)
-            .where(F.col("rank") < cfg.links).select("i", "j", "pmi", "rank"))
-    table = kept.toArrow()
-    i, rank = table.column("i").to_numpy(), table.column("rank").to_numpy()
-    ids[i, rank] = table.column("j").to_numpy()
-    values[i, rank] = table.column("pmi").to_numpy()
-    return ids, values, int(positive)
+    The baskets are broadcast; each task makes its items' rows of the co-occurrence and
+    their links with :func:`mmctr.data.collaborative.block_links`, the in-memory stage's
+    own function, and returns only those (V_block, links) tables.
+    """
+    num_items = baskets.shape[1]
+    if not baskets.nnz:
+        return (np.zeros((num_items, cfg.links), np.int32),
+                np.zeros((num_items, cfg.links), np.float32), 0)
+    context = spark.sparkContext
+    blocks = item_blocks(baskets, cfg.block_pairs, at_least=context.defaultParallelism)
+    shared = context.broadcast((baskets, cooccurrence_totals(baskets)))
+
+    def run(block: tuple[int, int]) -> tuple[int, np.ndarray, np.ndarray, int]:
+        matrix, count = shared.value
+        return (block[0], *block_links(matrix, matrix.tocsc(), count, *block, cfg))
+
+    parts = sorted(context.parallelize(blocks, len(blocks)).map(run).collect(),
+                   key=lambda part: part[0])
+    shared.unpersist()
+    return (np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]),
+            sum(p[3] for p in parts))
 
 
 def item_collab(train: Any, num_items: int, cfg: FactorSettings
@@ -154,24 +135,16 @@ def item_collab(train: Any, num_items: int, cfg: FactorSettings
     Returns:
         As :func:`mmctr.data.collaborative.item_factors`.
     """
-    from pyspark.sql import functions as F
-
     timing: dict[str, float] = {}
     start = time.perf_counter()
-    pairs = basket_items(train, cfg).cache()
-    basket_count = np.zeros(num_items, dtype=np.float32)
-    for row in pairs.groupBy("item").count().collect():
-        basket_count[row["item"]] = row["count"]
-    baskets = pairs.select(F.countDistinct("basket")).first()[0]
+    baskets = basket_matrix(basket_items(train, cfg), num_items)
+    basket_count = np.asarray(baskets.sum(axis=0)).ravel().astype(np.float32)
     timing["baskets_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    counts = pair_counts(pairs).cache()
-    link_ids, link_pmi, positive = item_links(counts, num_items, cfg)
-    counts.unpersist()
-    pairs.unpersist()
+    link_ids, link_pmi, positive = links(train.sparkSession, baskets, cfg)
     timing["ppmi_s"] = time.perf_counter() - start
     arrays, info = factors_from_links(link_ids, link_pmi, basket_count, cfg)
-    info = {"baskets": int(baskets), "ppmi_nonzeros": positive, **info, **timing,
+    info = {"baskets": int(baskets.shape[0]), "ppmi_nonzeros": positive, **info, **timing,
             "svd_s": info["svd_s"]}
     logger.info("collaborative (Spark): %d baskets, PPMI %d non-zeros, %d of %d items with a "
                 "factor (%.1fs)", info["baskets"], positive, info["items_with_factor"],
