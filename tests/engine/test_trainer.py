@@ -125,6 +125,29 @@ def test_frozen_tables_stop_learning_after_their_epoch_and_resume_frozen(tiny_da
         assert torch.equal(full.state_dict[key], resumed.state_dict[key]), key
 
 
+def test_a_large_valid_drop_stops_at_once_and_keeps_the_best(tiny_data, tmp_path, caplog):
+    """stop_drop: the epoch whose valid AUC falls more than it below the best ends training
+    (patience not waited for), the best weights kept; 0 waits for patience as before."""
+    cfg = dataclasses.replace(CFG, learning_rate=0.5, epochs=12, patience=10)
+    _, waited = _train(tiny_data, cfg)
+    aucs = [r["valid_auc"] for r in waited.history]
+    drops = [max(aucs[:i]) - a for i, a in enumerate(aucs) if i]
+    assert len(aucs) == 12 and max(drops) > 0.01, aucs  # lr 0.5 overshoots
+    threshold = max(drops) / 2
+    first = next(i for i, d in enumerate(drops, start=1) if d > threshold)
+    with caplog.at_level("INFO", logger="mmctr.engine.trainer"):
+        _, stopped = _train(tiny_data, dataclasses.replace(cfg, stop_drop=threshold))
+    assert len(stopped.history) == first + 1
+    assert [r["valid_auc"] for r in stopped.history] == aucs[:first + 1]
+    assert stopped.best_auc == max(aucs[:first + 1]) and "stop_drop" in caplog.text
+    # a run killed after that epoch's checkpoint does not train on when resumed
+    ckpt = dataclasses.replace(cfg, stop_drop=threshold, checkpoint_dir=str(tmp_path))
+    with killed_after_saves(first + 1), pytest.raises(KeyboardInterrupt):
+        _train(tiny_data, ckpt)
+    _, resumed = _train(tiny_data, ckpt)
+    assert len(resumed.history) == first + 1
+
+
 def test_epoch_callback_sees_each_row_and_can_stop_or_abort(tiny_data):
     seen = []
 

@@ -75,7 +75,7 @@ class FactorSettings:
     pair_budget: int = 300_000_000
     # pair products per block of items whose co-occurrence rows are made at once (bounds
     # the memory of the pair count: ~40 B per product)
-    block_pairs: int = 50_000_000
+    block_pairs: int = 10_000_000
     seed: int = 2025
 
 

@@ -32,7 +32,7 @@ class ShardedDataset(AbstractDataset):
 
     Args:
         filepath: the split's folder (local).
-        shard_rows: rows per shard when saving numpy arrays.
+        shard_rows: rows per shard (numpy arrays; at most that many per part from Spark).
         read_only: refuse every save.
     """
 
@@ -61,7 +61,9 @@ class ShardedDataset(AbstractDataset):
                 data.write_shards(tmp)
                 write_manifest(tmp)
             elif hasattr(data, "write"):  # a Spark DataFrame: the executors write the parts
-                data.write.mode("overwrite").parquet(str(tmp))
+                # at most shard_rows rows a part: a partition becomes several contiguous parts
+                (data.write.mode("overwrite").option("maxRecordsPerFile", self._shard_rows)
+                 .parquet(str(tmp)))
                 write_manifest(tmp)
             else:
                 raise DatasetError(f"{type(self).__name__} saves a Spark DataFrame, "

@@ -70,6 +70,10 @@ def check_train_config(cfg: Any, where: str = "params:training") -> None:
         raise ParameterError(f"{where}.patience must be a whole number >= 0, got {cfg.patience!r}")
     if not isinstance(cfg.learning_rate, int | float) or not cfg.learning_rate > 0:
         raise ParameterError(f"{where}.learning_rate must be > 0, got {cfg.learning_rate!r}")
+    for name in ("stop_drop", "freeze_tables_after"):
+        value = getattr(cfg, name, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ParameterError(f"{where}.{name} must be a number >= 0, got {value!r}")
     if not isinstance(cfg.max_grad_norm, int | float) or not cfg.max_grad_norm > 0:
         raise ParameterError(f"{where}.max_grad_norm must be > 0, got {cfg.max_grad_norm!r}")
     check_device(cfg.device, f"{where}.device")

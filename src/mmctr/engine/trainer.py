@@ -69,6 +69,11 @@ class TrainConfig:
     learning_rate: float = 5e-4  # Adam
     epochs: int = 100
     patience: int = 5  # epochs without a better valid AUC before stopping
+    # stop at once when an epoch's valid AUC falls more than this below the best (0: off):
+    # a fall that large is memorisation, not noise (at 3.6M rows the second pass over the
+    # same rows costs 0.008 whatever the learning rate; waiting `patience` epochs for it to
+    # come back only spends time)
+    stop_drop: float = 0.0
     max_grad_norm: float = 10.0
     # after an epoch without a better valid AUC: multiply the learning rate by this
     # (FuxiCTR's reduce-on-plateau; 1.0 = off) and, with plateau_restore, go back to the
@@ -188,6 +193,12 @@ def make_optimizer(
         {"params": [p for p in params if id(p) in tables], "lr": table_lr, "tables": True},
     ]
     return torch.optim.Adam([g for g in groups if g["params"]], fused=fused)
+
+
+def _dropped(cfg: TrainConfig, best: Mapping[str, Any], history: list[dict[str, float]]) -> bool:
+    """Whether the last epoch's valid AUC fell more than ``cfg.stop_drop`` below the best."""
+    return bool(cfg.stop_drop and history
+                and best["auc"] - history[-1]["valid_auc"] > cfg.stop_drop)
 
 
 def _freeze_tables(cfg: TrainConfig, optimizer: torch.optim.Optimizer, epoch: int) -> None:
@@ -379,7 +390,7 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
     net = torch.compile(net, dynamic=True) if cfg.compile else net
 
     # ---- epochs --------------------------------------------------------------
-    stop = best["bad_epochs"] >= cfg.patience
+    stop = best["bad_epochs"] >= cfg.patience or _dropped(cfg, best, history)
     for epoch in range(start_epoch, cfg.epochs):
         if stop:
             break
@@ -425,6 +436,12 @@ def _train(  # noqa: C901 - reads straight down, like nanoGPT's train.py
             else:
                 best["bad_epochs"] += 1
             stop = best["bad_epochs"] >= cfg.patience
+            if not stop and _dropped(cfg, best, history):
+                logger.info("valid AUC %.4f is %.4f below the best (%.4f, epoch %d), more than "
+                            "stop_drop %g: stopping", row["valid_auc"],
+                            best["auc"] - row["valid_auc"], best["auc"], best["epoch"],
+                            cfg.stop_drop)
+                stop = True
             if best["bad_epochs"] and not stop and cfg.plateau_factor != 1.0:
                 _reduce_on_plateau(cfg, load_weights, optimizer, best, device)
             if on_epoch_end is not None and on_epoch_end(dict(row)):

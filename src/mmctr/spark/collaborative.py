@@ -45,6 +45,11 @@ logger = logging.getLogger(__name__)
 
 def basket_items(train: Any, cfg: FactorSettings) -> Any:
     """``(basket long, item int)``: each basket's distinct items (module doc, step 1)."""
+    return _within_budget(_basket_pairs(train, cfg), cfg)
+
+
+def _basket_pairs(train: Any, cfg: FactorSettings) -> Any:
+    """Every basket's distinct items, before the budget."""
     from pyspark.sql import functions as F
 
     window = F.expr(f"slice(item_seq, greatest(size(item_seq) - {cfg.window - 1}, 1), "
@@ -60,7 +65,7 @@ def basket_items(train: Any, cfg: FactorSettings) -> Any:
         key = F.col("row")
     pairs = rows.select(key.cast("long").alias("basket"),
                         F.explode(F.filter("items", lambda x: x != 0)).alias("item"))
-    return _within_budget(pairs.distinct(), cfg)
+    return pairs.distinct()
 
 
 def _within_budget(pairs: Any, cfg: FactorSettings) -> Any:
@@ -137,7 +142,9 @@ def item_collab(train: Any, num_items: int, cfg: FactorSettings
     """
     timing: dict[str, float] = {}
     start = time.perf_counter()
-    baskets = basket_matrix(basket_items(train, cfg), num_items)
+    pairs = _basket_pairs(train, cfg).cache()  # read twice: the budget's sizes, then kept
+    baskets = basket_matrix(_within_budget(pairs, cfg), num_items)
+    pairs.unpersist()
     basket_count = np.asarray(baskets.sum(axis=0)).ravel().astype(np.float32)
     timing["baskets_s"] = time.perf_counter() - start
     start = time.perf_counter()

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["WorkerShards"]
+__all__ = ["ShardTasks", "WorkerShards", "map_shards", "write_part"]
 
 #: what each task returns: its part and how many rows it wrote
 _PARTS_SCHEMA = "file string, rows long"
@@ -35,7 +35,13 @@ def _write_part(batches: Iterator[pa.RecordBatch], folder: str) -> Iterator[pa.R
     from pyspark import TaskContext
 
     context = TaskContext.get()
-    part = context.partitionId() if context is not None else 0
+    file, rows = write_part(batches, folder, context.partitionId() if context is not None else 0)
+    yield pa.RecordBatch.from_pydict({"file": [file], "rows": [rows]})
+
+
+def write_part(batches: Iterator[pa.RecordBatch], folder: str, part: int) -> tuple[str, int]:
+    """Write ``batches`` to ``folder/part-<part>.parquet`` (under a hidden name, then
+    renamed); returns the file ("" when there was no row) and its rows."""
     final = os.path.join(folder, f"part-{part:05d}.parquet")
     hidden = os.path.join(folder, f".part-{part:05d}.{os.getpid()}.tmp")
     writer, rows = None, 0
@@ -51,7 +57,7 @@ def _write_part(batches: Iterator[pa.RecordBatch], folder: str) -> Iterator[pa.R
             writer.close()
     if writer is not None:
         os.replace(hidden, final)
-    yield pa.RecordBatch.from_pydict({"file": [final if rows else ""], "rows": [rows]})
+    return (final if rows else ""), rows
 
 
 class WorkerShards:
@@ -85,3 +91,46 @@ class WorkerShards:
         if not rows:  # no batch reached a worker: an empty part with the columns
             self.dataframe().limit(0).coalesce(1).write.mode("overwrite").parquet(folder)
         return rows
+
+
+class ShardTasks:
+    """A sharded split mapped shard by shard: one Spark task per input shard, which reads
+    it with pyarrow, runs ``transform`` and writes its output part (what a node returns).
+
+    Neither side of the data passes through the JVM: Spark only schedules the tasks, so a
+    stage whose input is already sharded (the features, for the similarity statistics)
+    costs the kernels and the parquet I/O. The input shards, like the output folder, must
+    be visible to the executors under the same path.
+
+    Args:
+        spark: the session.
+        files: the input shards, in order (output part ``i`` is input shard ``i``).
+        transform: input batches → output batches.
+        batch_rows: rows per input batch.
+    """
+
+    def __init__(self, spark: Any, files: list[str], transform: Transform,
+                 batch_rows: int) -> None:
+        self.spark, self.files, self.transform = spark, list(files), transform
+        self.batch_rows = int(batch_rows)
+
+    def write_shards(self, folder: str | Path) -> int:
+        """Write the parts into ``folder`` (created); returns the rows written."""
+        folder = str(Path(folder).resolve())
+        os.makedirs(folder, exist_ok=True)
+        transform, batch_rows = self.transform, self.batch_rows
+
+        def task(item: tuple[int, str]) -> tuple[str, int]:
+            index, path = item
+            batches = pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
+            return write_part(transform(batches), folder, index)
+
+        return sum(rows for _, rows in map_shards(self.spark, self.files, task))
+
+
+def map_shards(spark: Any, files: list[str], task: Callable[[tuple[int, str]], Any]) -> list[Any]:
+    """``task((index, file))`` for every shard, one Spark task each; results in file order."""
+    if not files:
+        return []
+    jobs = list(enumerate(files))
+    return spark.sparkContext.parallelize(jobs, len(jobs)).map(task).collect()

@@ -1,7 +1,9 @@
 """semantic_similarity's per-row work on Spark, through the numpy kernels themselves.
 
-Item popularity is two Spark aggregations (counts per item). The per-row similarity runs
-as ``mapInArrow``: each Arrow batch of a split becomes numpy arrays and goes through
+Item popularity is counted per feature shard (or, for a DataFrame, by two Spark
+aggregations). The per-row similarity runs
+in Spark tasks over the feature shards (or, for a DataFrame, as ``mapInArrow``): each batch
+of a split becomes numpy arrays and goes through
 :func:`mmctr.data.kernels.history_similarity` and :func:`~mmctr.data.kernels.row_statistics`
 on the executor, with the item table broadcast once per executor; with the collaborative
 tables, :func:`~mmctr.data.kernels.collab_stats` too (its tables prepared once per Python
@@ -16,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from mmctr.data.kernels import (
     collab_stats,
@@ -23,8 +26,10 @@ from mmctr.data.kernels import (
     prepare_collab,
     row_statistics,
 )
-from mmctr.data.shards import arrays_table, table_arrays
-from mmctr.spark.shards import WorkerShards
+from mmctr.data.shards import ShardedRows, arrays_table, table_arrays
+from mmctr.engine.batching import item_occurrences
+from mmctr.spark.session import active_session
+from mmctr.spark.shards import ShardTasks, WorkerShards, map_shards
 
 __all__ = ["ROWS_SCHEMA", "item_popularity", "similarity_batches", "split_similarity"]
 
@@ -40,9 +45,26 @@ _PREPARED: dict[str, dict[str, Any]] = {}
 def item_popularity(train: Any, num_items: int) -> dict[str, np.ndarray]:
     """Train counts per item, as ``item_occurrences``: as the target, inside histories.
 
+    Args:
+        train: the train features: their shards (one Spark task per shard counts it with
+            :func:`mmctr.engine.batching.item_occurrences`) or a Spark DataFrame (two
+            ``groupBy`` counts).
+        num_items: the vocabulary size V.
+
     Returns:
         ``{"target_count", "history_count"}``: float32 (V,) each; entry 0 is 0.
     """
+    if isinstance(train, ShardedRows):
+        def count(job: tuple[int, str]) -> tuple[np.ndarray, np.ndarray]:
+            rows = table_arrays(pq.read_table(job[1], columns=["item_id", "item_seq"]))
+            return item_occurrences(rows["item_id"], rows["item_seq"], num_items)
+
+        files = [str(train.folder / shard["file"]) for shard in train.manifest["shards"]]
+        parts = map_shards(active_session(), files, count)
+        target = sum((p[0] for p in parts), np.zeros(num_items, dtype=np.int64))
+        history = sum((p[1] for p in parts), np.zeros(num_items, dtype=np.int64))
+        return {"target_count": target.astype(np.float32),
+                "history_count": history.astype(np.float32)}
     from pyspark.sql import functions as F
 
     target = np.zeros(num_items, dtype=np.float32)
@@ -80,21 +102,27 @@ def similarity_batches(batches: Iterator[pa.RecordBatch], tables: Mapping[str, A
         yield from arrays_table(out, fixed_size=False).to_batches()
 
 
-def split_similarity(frame: Any, item_emb: np.ndarray, item_tags: np.ndarray,
+def split_similarity(source: Any, item_emb: np.ndarray, item_tags: np.ndarray,
                      popularity: Mapping[str, np.ndarray], threshold: float, chunk: int,
                      item_collab: Mapping[str, np.ndarray] | None = None) -> Any:
-    """One split's model-input rows with their similarity columns, written by the Python
-    workers when saved (:class:`~mmctr.spark.shards.WorkerShards`: lazy).
+    """One split's model-input rows with their similarity columns, written when saved.
 
     Args:
-        frame: the split's features (``split_features``' columns).
+        source: the split's features: their shards (:class:`~mmctr.data.shards.ShardedRows`:
+            one Spark task per shard reads it with pyarrow, :class:`ShardTasks`) or a Spark
+            DataFrame (its partitions through ``mapInArrow``, :class:`WorkerShards`).
         item_emb: L2-normalised float32 (V, D); row 0 zero.
         item_tags: int (V, K).
         popularity: :func:`item_popularity`'s counts.
         threshold, chunk: ``params:semantic_similarity``'s.
         item_collab: the collaborative stage's tables; adds ``collab_stats``.
+
+    Returns:
+        A lazy writer of the shards (``write_shards(folder)``; the catalog's
+        ``ShardedDataset`` calls it).
     """
-    spark = frame.sparkSession
+    sharded = isinstance(source, ShardedRows)
+    spark = active_session() if sharded else source.sparkSession
     tables = spark.sparkContext.broadcast({
         "emb": np.ascontiguousarray(item_emb, dtype=np.float32),
         "tags": np.asarray(item_tags),
@@ -102,10 +130,6 @@ def split_similarity(frame: Any, item_emb: np.ndarray, item_tags: np.ndarray,
     collab = None if item_collab is None else spark.sparkContext.broadcast(
         {k: np.asarray(item_collab[k]) for k in ("factors", "has_factor", "link_ids", "link_pmi")
          if k in item_collab})
-    labelled = "label" in frame.columns
-    schema = ROWS_SCHEMA.format(label=", label float" if labelled else "",
-                                collab=", collab_stats array<float>" if collab else "")
-
     key = uuid.uuid4().hex  # names this broadcast in the workers' cache
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -117,4 +141,11 @@ def split_similarity(frame: Any, item_emb: np.ndarray, item_tags: np.ndarray,
             prepared = _PREPARED[key]
         yield from similarity_batches(batches, tables.value, threshold, chunk, prepared)
 
-    return WorkerShards(frame, run, schema)
+    if sharded:
+        files = [str(source.folder / shard["file"]) for shard in source.manifest["shards"]]
+        batch = int(spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch", "10000"))
+        return ShardTasks(spark, files, run, batch)
+    labelled = "label" in source.columns
+    schema = ROWS_SCHEMA.format(label=", label float" if labelled else "",
+                                collab=", collab_stats array<float>" if collab else "")
+    return WorkerShards(source, run, schema)

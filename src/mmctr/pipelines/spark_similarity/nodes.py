@@ -2,7 +2,7 @@
 
 The per-item half of ``semantic_similarity`` (neighbours, RQ codes) stays where it is:
 it reads the item table only. Here the row work runs on the executors through
-:mod:`mmctr.data.kernels` (``mapInArrow``); what reaches the driver is per item.
+:mod:`mmctr.data.kernels` (one task per feature shard); what reaches the driver is per item.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import numpy as np
 from mmctr.data.kernels import l2_normalise
 from mmctr.data.shards import ShardedRows
 from mmctr.spark import similarity
-from mmctr.spark.session import shards_frame
 
 __all__ = ["item_popularity", "split_similarity"]
 
@@ -30,7 +29,7 @@ def item_popularity(train_features: ShardedRows, vocab: Mapping[str, int]
     Returns:
         ``{"target_count", "history_count"}``: float32 (V,) each; row 0 is 0.
     """
-    return similarity.item_popularity(shards_frame(train_features), int(vocab["item"]))
+    return similarity.item_popularity(train_features, int(vocab["item"]))
 
 
 def split_similarity(features: ShardedRows, item_features: Mapping[str, np.ndarray],
@@ -47,11 +46,12 @@ def split_similarity(features: ShardedRows, item_features: Mapping[str, np.ndarr
             ``collab_stats``.
 
     Returns:
-        The features and their similarity columns (:class:`~mmctr.spark.shards.WorkerShards`,
-        lazy): the Python workers write the shards when the catalog saves them.
+        The features and their similarity columns, lazily: one Spark task per feature
+        shard reads it, runs the kernels and writes its similarity shard when the catalog
+        saves them (:class:`~mmctr.spark.shards.ShardTasks`).
     """
     emb = l2_normalise(item_features["item_emb"])
-    return similarity.split_similarity(shards_frame(features), emb, item_features["item_tags"],
+    return similarity.split_similarity(features, emb, item_features["item_tags"],
                                        popularity, float(params["threshold"]),
                                        int(params["chunk_size"]), item_collab)
 
