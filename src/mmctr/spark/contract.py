@@ -184,12 +184,21 @@ def _table_checks(frame: Any, spec: SplitSpec) -> None:
     memory.check_columns(pd.DataFrame(columns=raw), spec.file, columns)
 
 
-def _check_classes(frame: Any, spec: SplitSpec) -> None:
+def _aggregates(frame: Any, spec: SplitSpec) -> dict[str, int]:
+    """One pass: the level maxima (for the vocabulary) and, labelled, both classes checked."""
     from pyspark.sql import functions as F
 
-    low, high, rows = frame.agg(F.min("label"), F.max("label"), F.count("label")).first()
-    memory.check_both_classes(np.broadcast_to(np.int64(low), (rows,)) if low == high
-                              else np.array([low, high], dtype=np.int64), spec.file)
+    columns = [F.max("likes_level").alias("likes_level"), F.max("views_level").alias("views_level")]
+    if spec.labelled:
+        columns += [F.min("label").alias("low"), F.max("label").alias("high"),
+                    F.count("label").alias("rows")]
+    found = frame.agg(*columns).first().asDict()
+    if spec.labelled:
+        low, high, rows = found["low"], found["high"], found["rows"]
+        memory.check_both_classes(np.broadcast_to(np.int64(low), (rows,)) if low == high
+                                  else np.array([low, high], dtype=np.int64), spec.file)
+    return {"likes_level": int(found["likes_level"] or 0),
+            "views_level": int(found["views_level"] or 0)}
 
 
 def first_width(frame: Any) -> int | None:
@@ -200,12 +209,16 @@ def first_width(frame: Any) -> int | None:
     return None if row is None or row[0] is None or row[0] < 0 else int(row[0])
 
 
-def check_split(frame: Any, spec: SplitSpec) -> None:
+def check_split(frame: Any, spec: SplitSpec) -> dict[str, int]:
     """Check one row table on Spark; nothing is returned unless it passes.
 
     Args:
         frame: the table with its ``row`` column (:func:`with_row_index`).
         spec: what the table must hold.
+
+    Returns:
+        The largest ``likes_level`` and ``views_level`` (counted in the same pass as the
+        class check).
 
     Raises:
         RawDataError: the in-memory path's message for the first defect.
@@ -216,5 +229,4 @@ def check_split(frame: Any, spec: SplitSpec) -> None:
     errors = frame.select(*columns).mapInArrow(
         lambda batches: batch_errors(batches, spec), _ERROR_SCHEMA).collect()
     _raise_first([e.asDict() for e in errors], spec)
-    if spec.labelled:
-        _check_classes(frame, spec)
+    return _aggregates(frame, spec)

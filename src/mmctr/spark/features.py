@@ -15,7 +15,7 @@ import numpy as np
 
 from mmctr.spark.contract import ROW_INDEX
 
-__all__ = ["history_lengths", "level_maxima", "percentile_from_counts", "split_features",
+__all__ = ["history_lengths", "percentile_from_counts", "split_features",
            "split_profile"]
 
 
@@ -46,17 +46,6 @@ def split_features(frame: Any, width: int, max_len: int, labelled: bool) -> Any:
     if labelled:
         columns.append(F.col("label").cast("float").alias("label"))
     return frame.select(*columns)
-
-
-def level_maxima(frames: Mapping[str, Any]) -> dict[str, dict[str, np.ndarray]]:
-    """Per split, the largest likes/views level, shaped for ``infer_vocab``."""
-    from pyspark.sql import functions as F
-
-    out = {}
-    for split, frame in frames.items():
-        likes, views = frame.agg(F.max("likes_level"), F.max("views_level")).first()
-        out[split] = {"likes_level": np.array([likes or 0]), "views_level": np.array([views or 0])}
-    return out
 
 
 def history_lengths(frame: Any) -> dict[int, int]:

@@ -24,7 +24,6 @@ from mmctr.spark.contract import SplitSpec, check_split, first_width, with_row_i
 from mmctr.spark.features import (
     cold_targets,
     history_lengths,
-    level_maxima,
     split_features,
     split_profile,
 )
@@ -67,16 +66,17 @@ def build_features(spark_raw_train: Any, spark_raw_valid: Any, spark_raw_test: A
         chunk_rows=params["chunk_rows"]))
     n_items, max_len = len(items["item_tags"]), params["max_len"]
     width, reason = params["seq_width"], "seq_width"
-    frames = {}
+    frames, maxima = {}, {}
     for split, raw in zip(SPLITS, (spark_raw_train, spark_raw_valid, spark_raw_test),
                           strict=True):
         frame = with_row_index(raw)
         if width is None:
             width, reason = first_width(frame), "as in row 0"
-        check_split(frame, _spec(split, frame, n_items, width, reason, params))
+        levels = check_split(frame, _spec(split, frame, n_items, width, reason, params))
+        maxima[split] = {k: np.array([v]) for k, v in levels.items()}
         frames[split] = split_features(frame, width, max_len, split != "test")
         reason = "as in train.parquet"
-    vocab = infer_vocab(level_maxima(frames), items, max_len)
+    vocab = infer_vocab(maxima, items, max_len)
     logger.info("features built on Spark (max_len %d); vocab %s", max_len, vocab)
     return {**frames, "items": items, "vocab": vocab}
 
