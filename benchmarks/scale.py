@@ -253,6 +253,14 @@ def _cell(result: dict[str, Any] | None) -> str:
             f"(writes {result.get('output_gb', 0):.2f} GB)")
 
 
+def _total(stages: dict[str, Any], path: str) -> tuple[float, float] | None:
+    """(seconds, peak GB) of a path's stages at one scale; None when one did not finish."""
+    cells = [stages.get(f"{path}/{stage}") for stage in STAGES[path]]
+    if not all(c and c.get("ok") for c in cells):
+        return None
+    return sum(c["seconds"] for c in cells), max(c["peak_gb"] for c in cells)
+
+
 def render(results: dict[str, Any], machine: str) -> str:
     """benchmarks/scale.md from the results."""
     lines = ["# Scale benchmark: data stages, in memory and on Spark", "",
@@ -268,6 +276,11 @@ def render(results: dict[str, Any], machine: str) -> str:
                 continue
             memory_cell = _cell(memory) if stage != "als" else "—"
             lines.append(f"| {scale}x | {rows:,} | {stage} | {memory_cell} | {_cell(spark)} |")
+        memory, spark = _total(stages, "memory"), _total(stages, "spark")
+        if memory and spark:
+            lines.append(f"| {scale}x | {rows:,} | **all three** | {memory[0]:.0f} s, peak "
+                         f"{memory[1]:.2f} GB | {spark[0]:.0f} s, peak {spark[1]:.2f} GB "
+                         f"(**{spark[0] / memory[0]:.2f}×** the time) |")
     return "\n".join(lines + [""])
 
 

@@ -36,3 +36,23 @@ def read_both(spark, tables: dict[str, pd.DataFrame], folder: Path) -> tuple[dic
               for name, path in paths.items()}
     frames = {name: spark.read.parquet(str(paths[name])) for name in SPLITS}
     return memory, frames
+
+
+def features_both(spark, tables: dict[str, pd.DataFrame], root: Path, params: dict) -> dict:
+    """Both feature paths on the same raw files: ``ref`` (in memory), ``out`` (Spark's
+    node output) and ``shards`` (Spark's splits saved and loaded as shards)."""
+    from mmctr.datasets import ShardedDataset
+    from mmctr.pipelines.feature_engineering import nodes as memory_fe
+    from mmctr.pipelines.spark_features import nodes as spark_fe
+
+    memory, frames = read_both(spark, tables, root / "raw")
+    ref = memory_fe.build_features(memory["train"], memory["valid"], memory["test"],
+                                   memory["item_info"], params)
+    out = spark_fe.build_features(frames["train"], frames["valid"], frames["test"],
+                                  memory["item_info"], params)
+    shards = {}
+    for split in SPLITS:
+        dataset = ShardedDataset(filepath=str(root / f"{split}_features"))
+        dataset.save(out[split])
+        shards[split] = dataset.load()
+    return {"root": root, "ref": ref, "out": out, "shards": shards}

@@ -16,14 +16,13 @@ from mmctr.data.collaborative_report import coverage
 from mmctr.data.kernels import l2_normalise
 from mmctr.datasets import ShardedDataset
 from mmctr.engine.metrics import auc
-from mmctr.pipelines.feature_engineering import nodes as memory_fe
 from mmctr.pipelines.semantic_similarity import nodes as memory_sim
 from mmctr.pipelines.spark_collaborative import nodes as spark_collab
 from mmctr.pipelines.spark_similarity import nodes as spark_sim
 from mmctr.spark import collaborative
 from mmctr.spark.session import shards_frame
 from tests.fixtures import make_raw_tables
-from tests.spark.conftest import SPLITS, read_both
+from tests.spark.conftest import SPLITS, features_both
 from tests.spark.test_factors import CLUSTERS, ITEMS
 from tests.spark.test_factors import _planted as planted_frame
 
@@ -38,25 +37,8 @@ SETTINGS = {"dim": 6, "window": 12, "min_count": 2, "links": 50, "min_pairs": 2}
 @pytest.fixture(scope="module")
 def both(spark, tmp_path_factory):
     """In-memory features and the same features as Spark shards."""
-    root = tmp_path_factory.mktemp("collab_same_numbers")
     tables = make_raw_tables(n_train=300, n_valid=40, n_test=30, n_items=25, seed=11)
-    memory, frames = read_both(spark, tables, root / "raw")
-    ref = memory_fe.build_features(memory["train"], memory["valid"], memory["test"],
-                                   memory["item_info"], PARAMS)
-    out = spark_fe_features(frames, memory["item_info"])
-    shards = {}
-    for split in SPLITS:
-        dataset = ShardedDataset(filepath=str(root / f"{split}_features"))
-        dataset.save(out[split])
-        shards[split] = dataset.load()
-    return {"root": root, "ref": ref, "shards": shards}
-
-
-def spark_fe_features(frames, item_info):
-    from mmctr.pipelines.spark_features import nodes as spark_fe
-
-    return spark_fe.build_features(frames["train"], frames["valid"], frames["test"], item_info,
-                                   PARAMS)
+    return features_both(spark, tables, tmp_path_factory.mktemp("collab_same_numbers"), PARAMS)
 
 
 def _sorted_links(ids: np.ndarray, pmi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ from mmctr.pipelines.semantic_similarity import nodes as memory_sim
 from mmctr.pipelines.spark_features import nodes as spark_fe
 from mmctr.pipelines.spark_similarity import nodes as spark_sim
 from tests.fixtures import make_raw_tables
-from tests.spark.conftest import SPLITS, read_both
+from tests.spark.conftest import SPLITS, features_both
 
 pytestmark = pytest.mark.spark
 
@@ -26,19 +26,8 @@ SIMILARITY = {"threshold": 0.1, "chunk_size": 23, "device": "cpu"}
 @pytest.fixture(scope="module")
 def both(spark, tmp_path_factory):
     """Both paths run on the same raw files; Spark's outputs saved as shards."""
-    root = tmp_path_factory.mktemp("same_numbers")
     tables = make_raw_tables(n_train=150, n_valid=40, n_test=30, n_items=40, seed=7)
-    memory, frames = read_both(spark, tables, root / "raw")
-    ref = memory_fe.build_features(memory["train"], memory["valid"], memory["test"],
-                                   memory["item_info"], PARAMS)
-    out = spark_fe.build_features(frames["train"], frames["valid"], frames["test"],
-                                  memory["item_info"], PARAMS)
-    shards = {}
-    for split in SPLITS:
-        dataset = ShardedDataset(filepath=str(root / f"{split}_features"))
-        dataset.save(out[split])
-        shards[split] = dataset.load()
-    return {"root": root, "ref": ref, "out": out, "shards": shards}
+    return features_both(spark, tables, tmp_path_factory.mktemp("same_numbers"), PARAMS)
 
 
 def test_features_vocab_and_items_equal(both):

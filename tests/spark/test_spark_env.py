@@ -42,3 +42,4 @@ def test_spark_env_runs_the_chain_and_trains_from_shards(kedro_project, spark, m
     report = json.loads((kedro_project / "data/08_reporting/collaborative.json").read_text())
     assert report["factors"] == "svd" and report["items_with_factor"] > 0
     assert (kedro_project / "data/08_reporting/collaborative.png").exists()
+    assert (kedro_project / "data/08_reporting/history_length.png").exists()

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from mmctr.data.contract import RAW_FILES
 
@@ -21,6 +22,7 @@ __all__ = [
     "degenerate_warnings",
     "dense_tag_ids",
     "infer_vocab",
+    "plot_history_lengths",
 ]
 
 logger = logging.getLogger(__name__)
@@ -165,3 +167,30 @@ def degenerate_warnings(
         warnings.append("a single item: every train row has the same target item, so AUC "
                         "measures the history and levels only")
     return warnings
+
+
+def plot_history_lengths(data_profile: Mapping[str, Any]) -> Figure:
+    """Histogram of history lengths per split (share of the split's rows, log y).
+
+    Args:
+        data_profile: the feature stage's profile (holds the histogram).
+
+    Returns:
+        A matplotlib Figure (no pyplot state: safe under any backend).
+    """
+    histogram = data_profile["history_length_histogram"]
+    edges = np.asarray(histogram["bin_edges"])
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
+    for split, counts in histogram["counts"].items():
+        rows = data_profile["splits"][split]["rows"]
+        ax.stairs(
+            np.asarray(counts) / max(rows, 1), edges, label=f"{split} ({rows:,} rows)"
+        )
+    ax.set_yscale("log", nonpositive="mask")
+    ax.set_xlabel("history length (non-padding items)")
+    ax.set_ylabel("share of rows")
+    ax.set_title("History lengths per split")
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
+import pyarrow.parquet as pq
 from scipy import sparse
 
 from mmctr.data.collaborative import (
@@ -37,6 +36,9 @@ from mmctr.data.collaborative import (
     factors_from_links,
     item_blocks,
 )
+from mmctr.data.shards import ShardedRows, table_arrays
+from mmctr.spark.session import active_session
+from mmctr.spark.shards import map_shards
 
 __all__ = ["basket_items", "basket_matrix", "coverage_counts", "item_collab", "links"]
 
@@ -159,31 +161,17 @@ def item_collab(train: Any, num_items: int, cfg: FactorSettings
     return arrays, info
 
 
-def _coverage_batches(batches: Iterator[pa.RecordBatch], has: np.ndarray
-                      ) -> Iterator[pa.RecordBatch]:
-    """``mapInArrow`` body: one row of coverage counts per batch."""
-    from mmctr.data.shards import table_arrays
+def coverage_counts(rows: ShardedRows, has_factor: np.ndarray) -> tuple[int, int, int, int]:
+    """One split's ``(rows, targets with a factor, history items, those with a factor)``,
+    one Spark task per shard (read with pyarrow)."""
+    has = np.asarray(has_factor).astype(bool)
 
-    for batch in batches:
-        rows = table_arrays(pa.Table.from_batches([batch]))
-        target = np.asarray(rows["item_id"])
-        seq = np.asarray(rows["item_seq"]).reshape(len(target), -1)
+    def count(job: tuple[int, str]) -> tuple[int, int, int, int]:
+        found = table_arrays(pq.read_table(job[1], columns=["item_id", "item_seq"]))
+        target, seq = found["item_id"], found["item_seq"]
         real = seq[seq != 0]
-        counts = [len(target), int(has[target].sum()), len(real), int(has[real].sum())]
-        yield pa.RecordBatch.from_arrays([pa.array([v], pa.int64()) for v in counts],
-                                         names=["rows", "targets", "history", "covered"])
+        return len(target), int(has[target].sum()), len(real), int(has[real].sum())
 
-
-def coverage_counts(frame: Any, has_factor: np.ndarray) -> tuple[int, int, int, int]:
-    """One split's ``(rows, targets with a factor, history items, those with a factor)``."""
-    from pyspark.sql import functions as F
-
-    has = frame.sparkSession.sparkContext.broadcast(np.asarray(has_factor).astype(bool))
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        yield from _coverage_batches(batches, has.value)
-
-    counts = frame.select("item_id", "item_seq").mapInArrow(
-        run, "rows long, targets long, history long, covered long")
-    total = counts.agg(*(F.sum(c) for c in ("rows", "targets", "history", "covered"))).first()
-    return tuple(int(v or 0) for v in total)
+    files = [str(rows.folder / shard["file"]) for shard in rows.manifest["shards"]]
+    parts = map_shards(active_session(), files, count)
+    return tuple(int(sum(part[i] for part in parts)) for i in range(4))

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from mmctr.data.contract import parse_raw_tables
 from mmctr.data.features import (
@@ -22,6 +21,7 @@ from mmctr.data.features import (
     build_split_features,
     degenerate_warnings,
     infer_vocab,
+    plot_history_lengths,
 )
 from mmctr.pipelines.feature_engineering.config import feature_engineering_config
 
@@ -159,30 +159,3 @@ def profile_data(
         {s: (p["rows"], p["history_length"]["mean"]) for s, p in splits.items()},
     )
     return profile
-
-
-def plot_history_lengths(data_profile: Mapping[str, Any]) -> Figure:
-    """Histogram of history lengths per split (share of the split's rows, log y).
-
-    Args:
-        data_profile: the output of :func:`profile_data` (holds the histogram).
-
-    Returns:
-        A matplotlib Figure (no pyplot state: safe under any backend).
-    """
-    histogram = data_profile["history_length_histogram"]
-    edges = np.asarray(histogram["bin_edges"])
-    fig = Figure(figsize=(7, 4))
-    ax = fig.subplots()
-    for split, counts in histogram["counts"].items():
-        rows = data_profile["splits"][split]["rows"]
-        ax.stairs(
-            np.asarray(counts) / max(rows, 1), edges, label=f"{split} ({rows:,} rows)"
-        )
-    ax.set_yscale("log", nonpositive="mask")
-    ax.set_xlabel("history length (non-padding items)")
-    ax.set_ylabel("share of rows")
-    ax.set_title("History lengths per split")
-    ax.legend()
-    fig.tight_layout()
-    return fig

@@ -67,9 +67,9 @@ def collaborative_report(item_collab: dict[str, np.ndarray], info: dict[str, Any
                          train_features: ShardedRows, valid_features: ShardedRows,
                          test_features: ShardedRows, item_features: Mapping[str, np.ndarray],
                          params: Mapping[str, Any]) -> tuple[dict[str, Any], Figure]:
-    """The in-memory stage's report, its coverage counted on Spark."""
+    """The in-memory stage's report, its coverage counted on Spark (a task per shard)."""
     cfg = collaborative_config(params)
-    counts = {split: collaborative.coverage_counts(shards_frame(rows), item_collab["has_factor"])
+    counts = {split: collaborative.coverage_counts(rows, item_collab["has_factor"])
               for split, rows in (("train", train_features), ("valid", valid_features),
                                   ("test", test_features))}
     method = ALS_METHOD if info.get("factors") == "als" else METHOD

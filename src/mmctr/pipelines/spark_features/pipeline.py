@@ -1,7 +1,8 @@
 """spark_features: check the raw tables and build the feature shards on Spark.
 
 Same outputs as ``feature_engineering`` (``{split}_features`` as shards, ``item_features``,
-``vocab``, ``data_profile``); it reads the row tables through Spark (``spark_raw_*``).
+``vocab``, ``data_profile``, ``history_length_plot``); it reads the row tables through Spark
+(``spark_raw_*``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from kedro.pipeline import Node, Pipeline
 
+from mmctr.data.features import plot_history_lengths
 from mmctr.pipelines.spark_features.nodes import build_features, profile_data
 
 
@@ -31,4 +33,6 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
             outputs="data_profile",
             name="profile_data_node",
         ),
+        Node(func=plot_history_lengths, inputs="data_profile", outputs="history_length_plot",
+             name="plot_history_lengths_node"),
     ])
