@@ -49,7 +49,8 @@ def test_expected_error_is_found_anywhere_in_the_chain():
         (("--pipelines", "nosuch"),
          "Error: unknown pipeline 'nosuch'; this project has: ablation, collaborative, "
          "evaluation, export, feature_engineering, inference, item_embedding, real_data, "
-         "semantic_similarity, spark, spark_features, spark_similarity, submission, synthetic, "
+         "semantic_similarity, spark, spark_collaborative, spark_features, spark_similarity, "
+         "submission, synthetic, "
          "training, tuning"),
         (("--params", "training.preset=sed"),
          "Error: params:training.preset: unknown preset 'sed'; known: default, seed"),

@@ -42,7 +42,8 @@ def test_two_process_gloo_training_yields_a_valid_model_and_submission(prepared_
 @pytest.mark.slow
 def test_training_killed_with_sigkill_resumes_and_matches_an_uninterrupted_run(prepared_project):
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "true"}
-    args = [*RUN, "--params", "training.epochs=6,training.patience=6,training.batch_size=64"]
+    args = [*RUN, "--params",
+            "training.epochs=6,training.patience=6,training.stop_drop=0,training.batch_size=64"]
     checkpoints = prepared_project / "data/06_models/checkpoints"
 
     # 1. start, wait for the first epoch's checkpoint, kill -9 mid-training
