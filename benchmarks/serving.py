@@ -360,8 +360,9 @@ def render(results: dict) -> str:
         f"`python -m benchmarks.serving` on {results['machine']}, {results['date']}"
         f" (mlflow {results['versions']['mlflow']}, onnxruntime "
         f"{results['versions']['onnxruntime']}). The `default` model at the real vocabulary "
-        "sizes, random weights; rows with real-like history lengths. The machine was shared "
-        "with other jobs while it ran: the figures are an upper bound of what it does alone.",
+        "sizes, random weights; rows with real-like history lengths. Load average when it "
+        f"ended: {os.getloadavg()[0]:.1f} (other jobs on the machine make every figure an "
+        "upper bound of what it does alone).",
         "", "## Latency of one request", "", *_latency_table(results), "",
         f"Target: 1-row p99 <= {TARGETS['pyfunc_1_row_p99_ms']:.0f} ms through the pyfunc "
         f"model: {one:.2f} ms ({'met' if one <= TARGETS['pyfunc_1_row_p99_ms'] else 'missed'}).",

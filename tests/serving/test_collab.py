@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from mmctr.data.kernels import COLLAB_STATS, collab_stats, l2_normalise, subset_collab
+from mmctr.data.kernels import COLLAB_STATS, collab_stats, l2_normalise, prepare_collab
 from mmctr.engine.scoring import score
 from mmctr.models import build_model
 from mmctr.pipelines.semantic_similarity.nodes import split_similarity
@@ -114,18 +114,16 @@ def test_collab_bundle_carries_the_tables_and_scores_the_submission():
                                rtol=0, atol=1e-6)
 
 
-def test_collab_stats_of_a_subset_equal_the_full_tables():
+def test_prepared_tables_give_the_same_collab_stats_as_the_raw_ones():
+    """The scorer prepares the tables once (unit factors, id-sorted links): the same values."""
     item_collab, rng = tiny_collab(), np.random.default_rng(2)
     seq = rng.integers(0, NUM_ITEMS, size=(8, 6)).astype(np.int32)
     target = rng.integers(1, NUM_ITEMS, size=8).astype(np.int32)
-    used = np.unique(np.concatenate([[0], target, seq.ravel()]))
-    position = np.zeros(NUM_ITEMS, dtype=np.int32)
-    position[used] = np.arange(len(used))
     cpu = torch.device("cpu")
     full = collab_stats(seq, target, item_collab, THRESHOLD, 3, cpu)
-    part = collab_stats(position[seq], position[target], subset_collab(item_collab, used),
-                        THRESHOLD, 3, cpu)
-    np.testing.assert_array_equal(part, full)
+    prepared = prepare_collab(item_collab)
+    assert prepare_collab(prepared) is not None and "links" in prepared
+    np.testing.assert_array_equal(collab_stats(seq, target, prepared, THRESHOLD, 3, cpu), full)
     assert full[:, -4:].any()  # the links were read
 
 

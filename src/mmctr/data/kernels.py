@@ -29,7 +29,6 @@ __all__ = [
     "ROW_STATS",
     "collab_stats",
     "collaborative_statistics",
-    "subset_collab",
     "history_similarity",
     "l2_normalise",
     "residual_quantize",
@@ -379,28 +378,6 @@ def prepare_collab(item_collab: Mapping[str, Any]) -> dict[str, Any]:
                            "has_factor": np.asarray(item_collab["has_factor"])}
     if "link_ids" in item_collab:
         out["links"] = Links.of(item_collab["link_ids"], item_collab["link_pmi"])
-    return out
-
-
-def subset_collab(item_collab: Mapping[str, np.ndarray], used: np.ndarray
-                  ) -> dict[str, np.ndarray]:
-    """The collaborative tables of the items ``used``, renumbered to positions in it.
-
-    Row j is item ``used[j]``; link ids become positions in ``used`` (0 where the linked
-    item is not used: no pair of used items can read it). :func:`collab_stats` on the
-    subset and on rows renumbered the same way gives the values of the full tables.
-
-    Args:
-        item_collab: as :func:`collab_stats`.
-        used: sorted int (U,) item ids with ``used[0] == 0`` (the padding row).
-    """
-    out = {k: np.asarray(item_collab[k])[used] for k in ("factors", "has_factor")}
-    if "link_ids" in item_collab:
-        ids = np.asarray(item_collab["link_ids"])[used].astype(np.int64)
-        position = np.zeros(max(int(used[-1]), int(ids.max(initial=0))) + 1, dtype=np.int64)
-        position[used] = np.arange(len(used))
-        out["link_ids"] = position[ids].astype(np.asarray(item_collab["link_ids"]).dtype)
-        out["link_pmi"] = np.asarray(item_collab["link_pmi"])[used]
     return out
 
 

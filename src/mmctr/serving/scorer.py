@@ -23,8 +23,8 @@ from mmctr.data.kernels import (
     collab_stats,
     history_similarity,
     l2_normalise,
+    prepare_collab,
     row_statistics,
-    subset_collab,
 )
 from mmctr.engine.batching import (
     BatchAssembler,
@@ -82,6 +82,9 @@ class BundleScorer:
             raise BundleError("the bundle's model reads collab_stats but the bundle carries "
                               "no collaborative tables (made before they were kept): "
                               "retrain (kedro run --pipelines training)")
+        # unit factors and id-sorted links, made once: a request's lookups then cost what
+        # its rows cost, whatever the size of the tables
+        self.collab = prepare_collab(bundle.collab) if bundle.collab else None
 
     def features(self, frame: pd.DataFrame, row_offset: int = 0) -> dict[str, np.ndarray]:
         """The checked feature arrays of ``frame`` (raises ``RequestError``)."""
@@ -108,7 +111,7 @@ class BundleScorer:
                                               self.bundle.popularity[used], self.chunk_rows,
                                               cpu)
         if "collab_stats" in wanted:
-            out["collab_stats"] = collab_stats(seq, target, subset_collab(self.bundle.collab, used),
+            out["collab_stats"] = collab_stats(rows["item_seq"], rows["item_id"], self.collab,
                                                self.threshold, self.chunk_rows, cpu)
         return out
 
