@@ -1,4 +1,5 @@
-"""WorkerShards: the Python workers write the parts; the split reads back as Spark's would."""
+"""ShardTasks: one Spark task per input shard writes its part; the split reads back as a
+Spark-written one would."""
 
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ import pyarrow.compute as pc
 import pytest
 
 from mmctr.datasets import ShardedDataset
-from mmctr.spark.shards import WorkerShards
+from mmctr.spark.shards import ShardTasks
 
 pytestmark = pytest.mark.spark
-
-SCHEMA = "row long, seq array<int>, doubled array<float>"
 
 
 def _double(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -26,24 +25,26 @@ def _double(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
                                          names=["row", "seq", "doubled"])
 
 
-def _frame(spark, rows: int, partitions: int):
+def _input(spark, folder, rows: int, shards: int):
+    """A sharded split of ``rows`` rows in ``shards`` parts (Spark-written, with ``row``)."""
     data = [(i, [i, i + 1, 0]) for i in range(rows)]
-    return spark.createDataFrame(data, "row long, seq array<int>").repartitionByRange(
-        partitions, "row")
+    frame = spark.createDataFrame(data, "row long, seq array<int>").repartitionByRange(
+        shards, "row")
+    dataset = ShardedDataset(filepath=str(folder))
+    dataset.save(frame)
+    return dataset.load()
 
 
-def test_workers_write_one_part_per_partition_with_the_rows_spark_would(spark, tmp_path):
-    frame = _frame(spark, 100, 3)
+def test_one_part_per_input_shard_with_the_rows_spark_would_write(spark, tmp_path):
+    source = _input(spark, tmp_path / "in", 100, 3)
     ours = ShardedDataset(filepath=str(tmp_path / "ours"))
-    ours.save(WorkerShards(frame, _double, SCHEMA))
-    theirs = ShardedDataset(filepath=str(tmp_path / "theirs"))
-    theirs.save(WorkerShards(frame, _double, SCHEMA).dataframe())
-    found, expected = ours.load(), theirs.load()
-    assert found.num_rows == 100 and len(found.shard_rows) == 3
+    ours.save(ShardTasks(spark, source.files, _double, 16))
+    found = ours.load()
+    assert found.num_rows == 100 and found.shard_rows == source.shard_rows
     assert sorted(p.name for p in (tmp_path / "ours").iterdir()) == [
         "_manifest.json", "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
-    for key in ("seq", "doubled"):
-        np.testing.assert_array_equal(found[key], expected[key])
+    np.testing.assert_array_equal(found["seq"], source["seq"])
+    np.testing.assert_array_equal(found["doubled"], 2.0 * source["seq"])
     np.testing.assert_array_equal(found["doubled"][:, 1], 2.0 * np.arange(1, 101))
     # read back through Spark too (the next stage does)
     assert spark.read.parquet(str(tmp_path / "ours")).count() == 100
@@ -51,11 +52,11 @@ def test_workers_write_one_part_per_partition_with_the_rows_spark_would(spark, t
 
 def test_a_rerun_replaces_the_parts_and_an_empty_split_keeps_a_manifest(spark, tmp_path):
     folder = tmp_path / "split"
-    shards = WorkerShards(_frame(spark, 40, 2), _double, SCHEMA)
-    assert shards.write_shards(folder) == 40
-    assert shards.write_shards(folder) == 40  # a retried task writes the same part name
+    tasks = ShardTasks(spark, _input(spark, tmp_path / "in", 40, 2).files, _double, 16)
+    assert tasks.write_shards(folder) == 40
+    assert tasks.write_shards(folder) == 40  # a retried task writes the same part name
     assert len(list(folder.glob("*.parquet"))) == 2
     assert not list(folder.glob(".*"))  # no hidden leftovers
     empty = ShardedDataset(filepath=str(tmp_path / "empty"))
-    empty.save(WorkerShards(_frame(spark, 0, 1), _double, SCHEMA))
+    empty.save(ShardTasks(spark, [], _double, 16))
     assert empty.load().num_rows == 0

@@ -201,6 +201,11 @@ class ShardedRows(Mapping):
         return [int(s["rows"]) for s in self.manifest["shards"]]
 
     @property
+    def files(self) -> list[str]:
+        """The shards' paths, in manifest (row) order."""
+        return [str(self.folder / shard["file"]) for shard in self.manifest["shards"]]
+
+    @property
     def fingerprint(self) -> str:
         """The content fingerprint of every shard (the manifest's)."""
         return str(self.manifest["fingerprint"])
@@ -215,8 +220,7 @@ class ShardedRows(Mapping):
     def read_shard(self, index: int, columns: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
         """Shard ``index`` (manifest order) as numpy columns under this object's keys."""
         keys = self._keys if columns is None else columns
-        path = self.folder / self.manifest["shards"][index]["file"]
-        table = pq.read_table(path, columns=sorted({self._stored(k) for k in keys}))
+        table = pq.read_table(self.files[index], columns=sorted({self._stored(k) for k in keys}))
         arrays = table_arrays(table)
         return {key: arrays[self._stored(key)] for key in keys}
 

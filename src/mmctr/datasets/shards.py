@@ -57,7 +57,7 @@ class ShardedDataset(AbstractDataset):
         with atomic_path(Path(self._filepath)) as tmp:
             if isinstance(data, Mapping):
                 write_shards(data, tmp, self._shard_rows)
-            elif hasattr(data, "write_shards"):  # the Python workers write the parts
+            elif hasattr(data, "write_shards"):  # ShardTasks: the Python workers write the parts
                 data.write_shards(tmp)
                 write_manifest(tmp)
             elif hasattr(data, "write"):  # a Spark DataFrame: the executors write the parts
@@ -67,7 +67,7 @@ class ShardedDataset(AbstractDataset):
                 write_manifest(tmp)
             else:
                 raise DatasetError(f"{type(self).__name__} saves a Spark DataFrame, "
-                                   f"WorkerShards or a dict of arrays, got {type(data).__name__}")
+                                   f"ShardTasks or a dict of arrays, got {type(data).__name__}")
 
     def _exists(self) -> bool:
         return (Path(self._filepath) / MANIFEST).is_file()

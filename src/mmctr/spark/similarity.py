@@ -1,8 +1,7 @@
 """semantic_similarity's per-row work on Spark, through the numpy kernels themselves.
 
-Item popularity is counted per feature shard (or, for a DataFrame, by two Spark
-aggregations). The per-row similarity runs
-in Spark tasks over the feature shards (or, for a DataFrame, as ``mapInArrow``): each batch
+Item popularity is counted per feature shard. The per-row similarity runs in Spark tasks
+over the feature shards: each batch
 of a split becomes numpy arrays and goes through
 :func:`mmctr.data.kernels.history_similarity` and :func:`~mmctr.data.kernels.row_statistics`
 on the executor, with the item table broadcast once per executor; with the collaborative
@@ -29,53 +28,31 @@ from mmctr.data.kernels import (
 from mmctr.data.shards import ShardedRows, arrays_table, table_arrays
 from mmctr.engine.batching import item_occurrences
 from mmctr.spark.session import active_session
-from mmctr.spark.shards import ShardTasks, WorkerShards, map_shards
+from mmctr.spark.shards import ShardTasks, map_shards
 
-__all__ = ["ROWS_SCHEMA", "item_popularity", "similarity_batches", "split_similarity"]
-
-#: the model-input rows a similarity shard holds: features, then similarity
-ROWS_SCHEMA = ("row long, item_seq array<int>, item_id int, likes_level int, views_level int, "
-               "user_id long{label}, hist_sim array<float>, sim_stats array<float>, "
-               "row_stats array<float>{collab}")
+__all__ = ["item_popularity", "similarity_batches", "split_similarity"]
 
 #: prepared collaborative tables per broadcast, kept by each Python worker across tasks
 _PREPARED: dict[str, dict[str, Any]] = {}
 
 
-def item_popularity(train: Any, num_items: int) -> dict[str, np.ndarray]:
-    """Train counts per item, as ``item_occurrences``: as the target, inside histories.
-
-    Args:
-        train: the train features: their shards (one Spark task per shard counts it with
-            :func:`mmctr.engine.batching.item_occurrences`) or a Spark DataFrame (two
-            ``groupBy`` counts).
-        num_items: the vocabulary size V.
+def item_popularity(train: ShardedRows, num_items: int) -> dict[str, np.ndarray]:
+    """Train counts per item, as ``item_occurrences``: as the target, inside histories;
+    one Spark task per feature shard counts it with
+    :func:`mmctr.engine.batching.item_occurrences`, the counts are summed.
 
     Returns:
         ``{"target_count", "history_count"}``: float32 (V,) each; entry 0 is 0.
     """
-    if isinstance(train, ShardedRows):
-        def count(job: tuple[int, str]) -> tuple[np.ndarray, np.ndarray]:
-            rows = table_arrays(pq.read_table(job[1], columns=["item_id", "item_seq"]))
-            return item_occurrences(rows["item_id"], rows["item_seq"], num_items)
+    def count(job: tuple[int, str]) -> tuple[np.ndarray, np.ndarray]:
+        rows = table_arrays(pq.read_table(job[1], columns=["item_id", "item_seq"]))
+        return item_occurrences(rows["item_id"], rows["item_seq"], num_items)
 
-        files = [str(train.folder / shard["file"]) for shard in train.manifest["shards"]]
-        parts = map_shards(active_session(), files, count)
-        target = sum((p[0] for p in parts), np.zeros(num_items, dtype=np.int64))
-        history = sum((p[1] for p in parts), np.zeros(num_items, dtype=np.int64))
-        return {"target_count": target.astype(np.float32),
-                "history_count": history.astype(np.float32)}
-    from pyspark.sql import functions as F
-
-    target = np.zeros(num_items, dtype=np.float32)
-    history = np.zeros(num_items, dtype=np.float32)
-    for row in train.groupBy("item_id").count().collect():
-        target[row["item_id"]] = row["count"]
-    items = train.select(F.explode(F.filter("item_seq", lambda x: x != 0)).alias("item"))
-    for row in items.groupBy("item").count().collect():
-        history[row["item"]] = row["count"]
-    target[0] = history[0] = 0.0
-    return {"target_count": target, "history_count": history}
+    parts = map_shards(active_session(), train.files, count)
+    target = sum((p[0] for p in parts), np.zeros(num_items, dtype=np.int64))
+    history = sum((p[1] for p in parts), np.zeros(num_items, dtype=np.int64))
+    return {"target_count": target.astype(np.float32),
+            "history_count": history.astype(np.float32)}
 
 
 def similarity_batches(batches: Iterator[pa.RecordBatch], tables: Mapping[str, Any],
@@ -102,15 +79,14 @@ def similarity_batches(batches: Iterator[pa.RecordBatch], tables: Mapping[str, A
         yield from arrays_table(out, fixed_size=False).to_batches()
 
 
-def split_similarity(source: Any, item_emb: np.ndarray, item_tags: np.ndarray,
+def split_similarity(source: ShardedRows, item_emb: np.ndarray, item_tags: np.ndarray,
                      popularity: Mapping[str, np.ndarray], threshold: float, chunk: int,
                      item_collab: Mapping[str, np.ndarray] | None = None) -> Any:
     """One split's model-input rows with their similarity columns, written when saved.
 
     Args:
-        source: the split's features: their shards (:class:`~mmctr.data.shards.ShardedRows`:
-            one Spark task per shard reads it with pyarrow, :class:`ShardTasks`) or a Spark
-            DataFrame (its partitions through ``mapInArrow``, :class:`WorkerShards`).
+        source: the split's feature shards: one Spark task per shard reads it with pyarrow
+            (:class:`~mmctr.spark.shards.ShardTasks`).
         item_emb: L2-normalised float32 (V, D); row 0 zero.
         item_tags: int (V, K).
         popularity: :func:`item_popularity`'s counts.
@@ -121,8 +97,7 @@ def split_similarity(source: Any, item_emb: np.ndarray, item_tags: np.ndarray,
         A lazy writer of the shards (``write_shards(folder)``; the catalog's
         ``ShardedDataset`` calls it).
     """
-    sharded = isinstance(source, ShardedRows)
-    spark = active_session() if sharded else source.sparkSession
+    spark = active_session()
     tables = spark.sparkContext.broadcast({
         "emb": np.ascontiguousarray(item_emb, dtype=np.float32),
         "tags": np.asarray(item_tags),
@@ -141,11 +116,5 @@ def split_similarity(source: Any, item_emb: np.ndarray, item_tags: np.ndarray,
             prepared = _PREPARED[key]
         yield from similarity_batches(batches, tables.value, threshold, chunk, prepared)
 
-    if sharded:
-        files = [str(source.folder / shard["file"]) for shard in source.manifest["shards"]]
-        batch = int(spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch", "10000"))
-        return ShardTasks(spark, files, run, batch)
-    labelled = "label" in source.columns
-    schema = ROWS_SCHEMA.format(label=", label float" if labelled else "",
-                                collab=", collab_stats array<float>" if collab else "")
-    return WorkerShards(source, run, schema)
+    batch = int(spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch", "10000"))
+    return ShardTasks(spark, source.files, run, batch)
