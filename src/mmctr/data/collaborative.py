@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,7 @@ __all__ = [
     "FactorSettings",
     "basket_matrix",
     "block_links",
+    "collab_of_baskets",
     "collaborative_config",
     "cooccurrence",
     "cooccurrence_totals",
@@ -50,7 +51,6 @@ __all__ = [
     "item_links",
     "links_of_baskets",
     "pmi_values",
-    "ppmi",
     "run_facts",
 ]
 
@@ -167,10 +167,19 @@ def _unique_rows(seq: np.ndarray) -> np.ndarray:
     return seq[np.sort(first)]
 
 
-def cooccurrence(baskets: sparse.csr_matrix) -> sparse.csr_matrix:
-    """Baskets holding both items, float64 CSR (V, V) with a zero diagonal, sorted indices."""
-    co = (baskets.T @ baskets).tocsr().astype(np.float64)  # (V, V)
-    co.setdiag(0.0)
+def cooccurrence(baskets: sparse.csr_matrix, by_item: sparse.csc_matrix | None = None,
+                 lo: int = 0, hi: int | None = None) -> sparse.csr_matrix:
+    """Baskets holding both items: rows ``lo…hi−1`` (all by default) of the co-occurrence,
+    float64 CSR (hi − lo, V), no item with itself, sorted indices.
+
+    Args:
+        baskets: binary (B, V) CSR; ``by_item`` the same as CSC (made when not given).
+        lo, hi: the items whose rows are made.
+    """
+    by_item = baskets.tocsc() if by_item is None else by_item
+    hi = baskets.shape[1] if hi is None else hi
+    co = (by_item[:, lo:hi].T @ baskets).tocsr().astype(np.float64)  # (hi - lo, V)
+    co.setdiag(0.0, k=lo)  # no item co-occurs with itself
     co.eliminate_zeros()
     co.sort_indices()
     return co
@@ -228,10 +237,7 @@ def block_links(baskets: sparse.csr_matrix, by_item: sparse.csc_matrix, count: n
     Returns:
         ``(ids, pmi, positive)``: (hi − lo, links) each and the number of positive-PMI pairs.
     """
-    co = (by_item[:, lo:hi].T @ baskets).tocsr().astype(np.float64)  # (hi - lo, V)
-    co.setdiag(0.0, k=lo)  # no item co-occurs with itself
-    co.eliminate_zeros()
-    co.sort_indices()
+    co = cooccurrence(baskets, by_item, lo, hi)
     pmi = pmi_values(co, cfg.smoothing, count, lo)
     ids, values = item_links(co, pmi, cfg.links, cfg.min_pairs)
     return ids, values, int((pmi > 0).sum())
@@ -253,23 +259,6 @@ def links_of_baskets(baskets: sparse.csr_matrix, cfg: FactorSettings
         return np.zeros(width, np.int32), np.zeros(width, np.float32), 0
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
             sum(p[2] for p in parts))
-
-
-def ppmi(baskets: sparse.csr_matrix, smoothing: float) -> sparse.csr_matrix:
-    """Positive PMI of item co-occurrence in baskets (zero diagonal).
-
-    Args:
-        baskets: binary (B, V) CSR.
-        smoothing: context-count exponent α.
-
-    Returns:
-        float32 CSR (V, V), symmetric up to the smoothing of the context counts.
-    """
-    co = cooccurrence(baskets)
-    out = sparse.csr_matrix((np.maximum(pmi_values(co, smoothing), 0.0), co.indices, co.indptr),
-                            shape=co.shape)
-    out.eliminate_zeros()
-    return out.astype(np.float32)
 
 
 def item_links(
@@ -336,20 +325,35 @@ def item_factors(
         baskets) are zero; the links are :func:`item_links`; ``info`` holds sizes and
         seconds per step.
     """
-    timing: dict[str, float] = {}
     start = time.perf_counter()
     baskets = basket_matrix(item_seq, num_items, cfg, user_id)
+    return collab_of_baskets(baskets, cfg, links_of_baskets, time.perf_counter() - start)
+
+
+LinkMaker = Callable[[sparse.csr_matrix, FactorSettings], tuple[np.ndarray, np.ndarray, int]]
+
+
+def collab_of_baskets(baskets: sparse.csr_matrix, cfg: FactorSettings, links: LinkMaker,
+                      baskets_s: float) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """``item_collab`` and its facts from the baskets × items matrix, whoever made it.
+
+    Args:
+        baskets: binary (B, V) CSR.
+        cfg: the factor settings.
+        links: ``(baskets, cfg) → (ids, pmi, positive pairs)``: :func:`links_of_baskets`
+            here, one Spark task per block in ``mmctr.spark.collaborative``.
+        baskets_s: the seconds it took to make ``baskets`` (reported).
+    """
     basket_count = np.asarray(baskets.sum(axis=0)).ravel().astype(np.float32)  # (V,)
-    timing["baskets_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    link_ids, link_pmi, ppmi_nonzeros = links_of_baskets(baskets, cfg)
-    timing["ppmi_s"] = time.perf_counter() - start
+    link_ids, link_pmi, ppmi_nonzeros = links(baskets, cfg)
+    timing = {"baskets_s": baskets_s, "ppmi_s": time.perf_counter() - start}
     arrays, info = factors_from_links(link_ids, link_pmi, basket_count, cfg)
     info = {"baskets": int(baskets.shape[0]), "ppmi_nonzeros": ppmi_nonzeros, **info,
             **timing, "svd_s": info["svd_s"]}
     logger.info("collaborative: %d baskets, PPMI %d non-zeros, %d of %d items with a factor "
                 "(%.1fs)", info["baskets"], info["ppmi_nonzeros"], info["items_with_factor"],
-                num_items - 1, info["baskets_s"] + info["ppmi_s"] + info["svd_s"])
+                baskets.shape[1] - 1, info["baskets_s"] + info["ppmi_s"] + info["svd_s"])
     return arrays, info
 
 

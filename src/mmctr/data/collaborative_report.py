@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from mmctr.data.kernels import l2_normalise
 
-__all__ = ["METHOD", "build_report", "coverage", "coverage_of_counts"]
+__all__ = ["METHOD", "build_report", "coverage", "coverage_counts", "coverage_of_counts"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,17 +27,19 @@ METHOD = ("TruncatedSVD of the item-item PPMI of train histories, plus each item
 _BUCKETS = (0, 2, 9, 29, 99, 999, np.inf)
 
 
+def coverage_counts(item_id: np.ndarray, item_seq: np.ndarray, has_factor: np.ndarray
+                    ) -> tuple[int, int, int, int]:
+    """Rows, targets with a factor, history items, history items with a factor."""
+    has, target, seq = np.asarray(has_factor).astype(bool), np.asarray(item_id), np.asarray(item_seq)
+    real = seq[seq != 0]
+    return len(target), int(has[target].sum()), len(real), int(has[real].sum())
+
+
 def coverage(item_collab: dict[str, np.ndarray], splits: dict[str, dict[str, np.ndarray]]) -> dict:
     """Share of items, target rows and history items with a factor, per split."""
-    has = item_collab["has_factor"].astype(bool)
-    out: dict[str, Any] = {"items": int(len(has) - 1), "items_with_factor": int(has.sum()),
-                           "item_share": float(has[1:].mean()) if len(has) > 1 else 0.0}
-    for name, rows in splits.items():
-        seq = np.asarray(rows["item_seq"])
-        real = seq[seq != 0]
-        out[f"{name}_target_share"] = float(has[np.asarray(rows["item_id"])].mean()) if len(seq) else 0.0
-        out[f"{name}_history_share"] = float(has[real].mean()) if len(real) else 0.0
-    return out
+    return coverage_of_counts(item_collab, {
+        name: coverage_counts(rows["item_id"], rows["item_seq"], item_collab["has_factor"])
+        for name, rows in splits.items()})
 
 
 def _norms_by_popularity(item_collab: dict[str, np.ndarray]) -> list[dict[str, Any]]:
@@ -90,8 +92,7 @@ def _neighbour_examples(
 
 def coverage_of_counts(item_collab: Mapping[str, np.ndarray],
                        counts: Mapping[str, tuple[int, int, int, int]]) -> dict[str, Any]:
-    """:func:`coverage` from counts made elsewhere (Spark): per split ``(rows, targets with a
-    factor, history items, history items with a factor)``."""
+    """:func:`coverage` from per-split :func:`coverage_counts` (summed over shards on Spark)."""
     has = np.asarray(item_collab["has_factor"]).astype(bool)
     out: dict[str, Any] = {"items": int(len(has) - 1), "items_with_factor": int(has.sum()),
                            "item_share": float(has[1:].mean()) if len(has) > 1 else 0.0}

@@ -32,10 +32,11 @@ from scipy import sparse
 from mmctr.data.collaborative import (
     FactorSettings,
     block_links,
+    collab_of_baskets,
     cooccurrence_totals,
-    factors_from_links,
     item_blocks,
 )
+from mmctr.data.collaborative_report import coverage_counts as shard_coverage
 from mmctr.data.shards import ShardedRows, table_arrays
 from mmctr.spark.session import active_session
 from mmctr.spark.shards import map_shards
@@ -142,36 +143,21 @@ def item_collab(train: Any, num_items: int, cfg: FactorSettings
     Returns:
         As :func:`mmctr.data.collaborative.item_factors`.
     """
-    timing: dict[str, float] = {}
     start = time.perf_counter()
     pairs = _basket_pairs(train, cfg).cache()  # read twice: the budget's sizes, then kept
     baskets = basket_matrix(_within_budget(pairs, cfg), num_items)
     pairs.unpersist()
-    basket_count = np.asarray(baskets.sum(axis=0)).ravel().astype(np.float32)
-    timing["baskets_s"] = time.perf_counter() - start
-    start = time.perf_counter()
-    link_ids, link_pmi, positive = links(train.sparkSession, baskets, cfg)
-    timing["ppmi_s"] = time.perf_counter() - start
-    arrays, info = factors_from_links(link_ids, link_pmi, basket_count, cfg)
-    info = {"baskets": int(baskets.shape[0]), "ppmi_nonzeros": positive, **info, **timing,
-            "svd_s": info["svd_s"]}
-    logger.info("collaborative (Spark): %d baskets, PPMI %d non-zeros, %d of %d items with a "
-                "factor (%.1fs)", info["baskets"], positive, info["items_with_factor"],
-                num_items - 1, info["baskets_s"] + info["ppmi_s"] + info["svd_s"])
-    return arrays, info
+    spark = train.sparkSession
+    return collab_of_baskets(baskets, cfg, lambda matrix, settings: links(spark, matrix, settings),
+                             time.perf_counter() - start)
 
 
 def coverage_counts(rows: ShardedRows, has_factor: np.ndarray) -> tuple[int, int, int, int]:
-    """One split's ``(rows, targets with a factor, history items, those with a factor)``,
-    one Spark task per shard (read with pyarrow)."""
-    has = np.asarray(has_factor).astype(bool)
-
+    """One split's :func:`mmctr.data.collaborative_report.coverage_counts`, one Spark task
+    per shard (read with pyarrow), summed."""
     def count(job: tuple[int, str]) -> tuple[int, int, int, int]:
         found = table_arrays(pq.read_table(job[1], columns=["item_id", "item_seq"]))
-        target, seq = found["item_id"], found["item_seq"]
-        real = seq[seq != 0]
-        return len(target), int(has[target].sum()), len(real), int(has[real].sum())
+        return shard_coverage(found["item_id"], found["item_seq"], has_factor)
 
-    files = [str(rows.folder / shard["file"]) for shard in rows.manifest["shards"]]
-    parts = map_shards(active_session(), files, count)
+    parts = map_shards(active_session(), rows.files, count)
     return tuple(int(sum(part[i] for part in parts)) for i in range(4))
