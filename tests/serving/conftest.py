@@ -56,3 +56,14 @@ def scorer(bundle):
     from mmctr.serving.scorer import BundleScorer
 
     return BundleScorer(bundle)
+
+
+def padded_features(rows, width: int) -> dict:
+    """The feature stage's arrays of request ``rows``: histories left-padded to ``width``."""
+    seq = np.zeros((len(rows), width), dtype=np.int32)
+    for i, items in enumerate(rows["item_seq"]):
+        if len(items):
+            seq[i, width - len(items):] = items
+    return {"item_seq": seq, **{c: rows[c].to_numpy(np.int32) for c in
+                                ("item_id", "likes_level", "views_level")},
+            "user_id": rows["user_id"].to_numpy(np.int64)}

@@ -30,7 +30,7 @@ from tests.pipelines.evaluation.tiny_inputs import (
     tiny_semantics,
 )
 
-from .conftest import MAX_HISTORY, PARAMS, request_frame
+from .conftest import MAX_HISTORY, PARAMS, padded_features, request_frame
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "base"
 THRESHOLD = 0.5
@@ -81,13 +81,7 @@ def _submission_scores(bundle: ModelBundle, rows, item_collab: dict | None,
                        sources: dict | None = None) -> np.ndarray:
     """The pipelines' path: padded features, the semantic stage's node, engine.score."""
     width = VOCAB["max_len"]
-    seq = np.zeros((len(rows), width), dtype=np.int32)
-    for i, items in enumerate(rows["item_seq"]):
-        if len(items):
-            seq[i, width - len(items):] = items
-    features = {"item_seq": seq, **{c: rows[c].to_numpy(np.int32) for c in
-                                    ("item_id", "likes_level", "views_level")},
-                "user_id": rows["user_id"].to_numpy(np.int64)}
+    features = padded_features(rows, width)
     params = yaml.safe_load((CONF / "parameters_semantic_similarity.yml").read_text())
     params = {**params["semantic_similarity"], "device": "cpu", "threshold": THRESHOLD,
               "chunk_size": 7}

@@ -12,18 +12,13 @@ from mmctr.data.kernels import history_similarity, l2_normalise, row_statistics
 from mmctr.engine.scoring import score
 from mmctr.serving.requests import RequestError
 
-from .conftest import request_frame
+from .conftest import padded_features, request_frame
 
 
 def _submission_scores(bundle, rows: pd.DataFrame, width: int) -> np.ndarray:
     """What the pipelines compute: padded features, the similarity stage, engine.score."""
-    seq = np.zeros((len(rows), width), dtype=np.int32)
-    for i, items in enumerate(rows["item_seq"]):
-        if len(items):
-            seq[i, width - len(items):] = items
-    features = {"item_seq": seq, **{c: rows[c].to_numpy(np.int32) for c in
-                                    ("item_id", "likes_level", "views_level")},
-                "user_id": rows["user_id"].to_numpy(np.int64)}
+    features = padded_features(rows, width)
+    seq = features["item_seq"]
     table = bundle.item_sources["item_features"]
     emb, cpu = l2_normalise(table["item_emb"]), torch.device("cpu")
     hist, stats = history_similarity(seq, features["item_id"], emb, 0.5, 7, cpu)
